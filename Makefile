@@ -1,0 +1,38 @@
+# rtmo-plugin developer commands. Everything runs inside .venv/ (created by `make setup`).
+PY      := .venv/bin/python
+STAMP   := .venv/.rtmo_plugin_setup_ok
+PYTEST  := $(PY) -m pytest
+export OMP_NUM_THREADS ?= 2
+
+.PHONY: setup test test-slow demo overfit benchmark clean-venv
+
+$(STAMP): requirements/constraints.txt scripts/setup_env.sh setup.py
+	bash scripts/setup_env.sh
+
+## make setup: create .venv with the verified stack and the plugin (idempotent; seconds when done)
+setup:
+	bash scripts/setup_env.sh
+
+## make test: the test suite (fast, deterministic; slow tests excluded)
+test: setup
+	$(PYTEST) -m "not slow" -q
+
+## make test-slow: only the long tests (10k-example fuzzing, longer trainings)
+test-slow: setup
+	$(PYTEST) -m slow -q
+
+## make demo: synthetic data -> train a small RTMO on the CPU -> AP -> visualisations (<= 20 min on 2 cores)
+demo: setup
+	$(PY) tools/make_demo.py
+
+## make overfit: RTMO-t from scratch on the 4 coco_mini images, ours and the reference (~45 min)
+overfit: setup
+	$(PY) tools/overfit_check.py
+
+## make benchmark: speed of ours vs the reference (pipeline and model)
+benchmark: setup
+	$(PY) tools/benchmark_pipeline.py
+	$(PY) tools/benchmark.py
+
+clean-venv:
+	rm -rf .venv

@@ -1,0 +1,2 @@
+"""rtmo_plugin.apis."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""rtmo_plugin.codecs."""
+__all__: list = []

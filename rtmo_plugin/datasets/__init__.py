@@ -1,0 +1,4 @@
+"""Datasets and data transforms."""
+from . import transforms
+
+__all__ = ["transforms"]

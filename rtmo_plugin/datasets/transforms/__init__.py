@@ -1,0 +1,2 @@
+"""rtmo_plugin.datasets.transforms."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""rtmo_plugin.deploy."""
+__all__: list = []

@@ -1,0 +1,4 @@
+"""Training-time machinery: hooks."""
+from . import hooks
+
+__all__ = ["hooks"]

@@ -1,0 +1,2 @@
+"""rtmo_plugin.engine.hooks."""
+__all__: list = []

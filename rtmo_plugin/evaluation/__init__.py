@@ -1,0 +1,2 @@
+"""rtmo_plugin.evaluation."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""rtmo_plugin.models.data_preprocessors."""
+__all__: list = []

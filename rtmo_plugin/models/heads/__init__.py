@@ -1,0 +1,2 @@
+"""rtmo_plugin.models.heads."""
+__all__: list = []

@@ -1,0 +1,2 @@
+"""rtmo_plugin.models.losses."""
+__all__: list = []

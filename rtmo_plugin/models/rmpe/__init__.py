@@ -1,0 +1,2 @@
+"""rtmo_plugin.models.rmpe."""
+__all__: list = []

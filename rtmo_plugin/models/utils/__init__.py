@@ -1,0 +1,2 @@
+"""rtmo_plugin.models.utils."""
+__all__: list = []
