@@ -1,2 +1,4 @@
 """rtmo_plugin.engine.hooks."""
-__all__: list = []
+from .stage_switch_hook import RTMOStageSwitchHook
+
+__all__: list = ["RTMOStageSwitchHook"]
