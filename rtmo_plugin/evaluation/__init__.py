@@ -1,2 +1,5 @@
-"""rtmo_plugin.evaluation."""
-__all__: list = []
+"""Evaluation: COCO metric with RMPE pose NMS / box NMS options, evaluation of result files."""
+from .pose_nms_coco_metric import PoseNMSCocoMetric
+from .pose_nms_eval import evaluate_coco_results
+
+__all__ = ["PoseNMSCocoMetric", "evaluate_coco_results"]

@@ -1,0 +1,65 @@
+"""COCO keypoint AP of a results file with no NMS, box NMS, OKS-NMS and RMPE pose NMS side by side.
+
+Example (defaults = the shared sample data)::
+
+    .venv/bin/python tools/eval_pose_nms.py
+    .venv/bin/python tools/eval_pose_nms.py --preds my_results.json --ann my_ann.json
+"""
+import argparse
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rtmo_plugin.utils import shared_data_dir  # noqa: E402
+
+#: (label, nms_mode, kwargs of evaluate_coco_results)
+VARIANTS = [
+    ('no NMS', 'none', {}),
+    ('box NMS (IoU 0.5)', 'box_nms', dict(nms_thr=0.5)),
+    ('box NMS (IoU 0.6)', 'box_nms', dict(nms_thr=0.6)),
+    ('OKS-NMS (0.9)', 'oks_nms', dict(nms_thr=0.9)),
+    ('soft-OKS-NMS (0.9)', 'soft_oks_nms', dict(nms_thr=0.9)),
+    ('pose NMS, box norm. (paper)', 'pose_nms',
+     dict(pose_nms_cfg=dict(type='ParametricPoseNMS', normalisation='box'))),
+    ('pose NMS, pixel norm. (AlphaPose)', 'pose_nms',
+     dict(pose_nms_cfg=dict(type='ParametricPoseNMS', normalisation='pixel'))),
+    ('pose NMS, box norm., no merge', 'pose_nms',
+     dict(pose_nms_cfg=dict(type='ParametricPoseNMS', normalisation='box', merge=False))),
+]
+
+
+def main() -> None:
+    data = shared_data_dir()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--preds', default=str(data / 'eval_refs' / 'example_coco_preds.json'),
+                        help='COCO keypoint results json')
+    parser.add_argument('--ann', default=str(data / 'coco_mini' / 'test_coco.json'),
+                        help='COCO keypoint annotation json')
+    args = parser.parse_args()
+    for path in (args.preds, args.ann):
+        if not Path(path).is_file():
+            parser.error(f'file not found: {path}')
+
+    from mmpose.utils import register_all_modules
+    register_all_modules()
+    from rtmo_plugin.evaluation import evaluate_coco_results
+
+    rows = []
+    for label, mode, kwargs in VARIANTS:
+        with contextlib.redirect_stdout(io.StringIO()):  # COCOeval prints its summary
+            stats = evaluate_coco_results(args.preds, args.ann, mode, **kwargs)
+        rows.append((label, stats))
+    names = [n for n in rows[0][1] if n != 'num_results']
+    print(f'preds: {args.preds}\nann:   {args.ann}\n')
+    print('| NMS | kept | ' + ' | '.join(names) + ' |')
+    print('|---|---|' + '---|' * len(names))
+    for label, stats in rows:
+        print(f'| {label} | {int(stats["num_results"])} | '
+              + ' | '.join(f'{stats[n]:.4f}' for n in names) + ' |')
+
+
+if __name__ == '__main__':
+    main()
