@@ -76,11 +76,13 @@ if ! has "mmcv==2.1.0" || ! "$VPY" -c 'import mmcv.ops' 2>/dev/null; then
     command -v g++ >/dev/null 2>&1 || die "no C++ compiler: mmcv must be compiled. Install g++ (Debian: apt-get install build-essential) or put the mmcv wheel in WHEELHOUSE=$WHEELHOUSE."
     say "mmcv 2.1.0: no wheel in $WHEELHOUSE, compiling from the sdist (about 17-25 minutes on 2 cores; started $(date +%H:%M))"
     BUILD="$(mktemp -d)"
-    "${PIP[@]}" download -q --no-deps --no-binary :all: mmcv==2.1.0 -d "$BUILD"
+    "${PIP[@]}" install -q addict packaging pyyaml yapf -c "$CONSTRAINTS"
+    # --no-build-isolation: mmcv's setup.py needs pkg_resources (setuptools<81) and torch, both in the venv.
+    "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation mmcv==2.1.0 -d "$BUILD" \
+      || die "could not fetch the mmcv 2.1.0 sdist from the package registry (offline? put the wheel in WHEELHOUSE)"
     tar -xzf "$BUILD"/mmcv-2.1.0.tar.gz -C "$BUILD"
     # torch 2.14's headers need C++20; mmcv 2.1.0's setup.py passes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-2.1.0/setup.py"
-    "${PIP[@]}" install -q addict packaging pyyaml yapf -c "$CONSTRAINTS"
     t0=$(date +%s)
     (cd "$BUILD/mmcv-2.1.0" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="$(nproc)" \
       "$VPY" -m pip wheel --no-deps --no-build-isolation -w "$BUILD/dist" . ) \
