@@ -1,2 +1,4 @@
 """rtmo_plugin.models.losses."""
-__all__: list = []
+from .mle_loss import MLECoordClsLoss
+
+__all__ = ["MLECoordClsLoss"]

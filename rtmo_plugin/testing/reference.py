@@ -1,0 +1,240 @@
+"""Build the MMPose reference RTMO and our plugin RTMO side by side (test oracle helpers).
+
+The reference (MMPose 1.3.2's ``RTMOHead`` model, built from the configs shipped inside the installed mmpose
+package) is used only to compare outputs: same weights, same input -> same results. Nothing here runs at import.
+"""
+import logging
+from pathlib import Path
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+VARIANTS = ("t", "s", "m", "l")
+DATASETS = ("coco", "crowdpose")
+
+#: our configs (in <repo>/configs) by (variant, dataset)
+PLUGIN_CONFIGS: Dict[Tuple[str, str], str] = {
+    ("t", "coco"): "rtmo-t_8xb32-600e_coco.py",
+    ("s", "coco"): "rtmo-s_8xb32-600e_coco.py",
+    ("m", "coco"): "rtmo-m_16xb16-600e_coco.py",
+    ("l", "coco"): "rtmo-l_16xb16-600e_coco.py",
+    ("s", "crowdpose"): "rtmo-s_8xb32-700e_crowdpose.py",
+    ("m", "crowdpose"): "rtmo-m_16xb16-700e_crowdpose.py",
+    ("l", "crowdpose"): "rtmo-l_16xb16-700e_crowdpose.py",
+}
+
+#: MMPose's configs (relative to mmpose/.mim/configs/body_2d_keypoint/rtmo). MMPose has no COCO-only RTMO-t; its
+#: body7 RTMO-t has the identical model (17 COCO keypoints), so it is the reference for ('t', 'coco').
+REFERENCE_CONFIGS: Dict[Tuple[str, str], str] = {
+    ("t", "coco"): "body7/rtmo-t_8xb32-600e_body7-416x416.py",
+    ("s", "coco"): "coco/rtmo-s_8xb32-600e_coco-640x640.py",
+    ("m", "coco"): "coco/rtmo-m_16xb16-600e_coco-640x640.py",
+    ("l", "coco"): "coco/rtmo-l_16xb16-600e_coco-640x640.py",
+    ("s", "crowdpose"): "crowdpose/rtmo-s_8xb32-700e_crowdpose-640x640.py",
+    ("m", "crowdpose"): "crowdpose/rtmo-m_16xb16-700e_crowdpose-640x640.py",
+    ("l", "crowdpose"): "crowdpose/rtmo-l_16xb16-700e_crowdpose-640x640.py",
+}
+
+
+def repo_root() -> Path:
+    """Root of the rtmo-plugin repository (parent of the package)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def plugin_config_path(variant: str, dataset: str = "coco") -> Path:
+    """Path of our config for a variant/dataset (raises ``KeyError`` naming the valid pairs)."""
+    key = (variant, dataset)
+    if key not in PLUGIN_CONFIGS:
+        raise KeyError(f"no plugin RTMO config for variant={variant!r} dataset={dataset!r}; "
+                       f"valid: {sorted(PLUGIN_CONFIGS)}")
+    return repo_root() / "configs" / PLUGIN_CONFIGS[key]
+
+
+def reference_config_path(variant: str, dataset: str = "coco") -> Path:
+    """Path of MMPose's own RTMO config inside the installed mmpose package."""
+    import mmpose
+
+    key = (variant, dataset)
+    if key not in REFERENCE_CONFIGS:
+        raise KeyError(f"no reference RTMO config for variant={variant!r} dataset={dataset!r}; "
+                       f"valid: {sorted(REFERENCE_CONFIGS)}")
+    root = Path(mmpose.__file__).parent / ".mim" / "configs" / "body_2d_keypoint" / "rtmo"
+    return root / REFERENCE_CONFIGS[key]
+
+
+def _register() -> None:
+    from mmengine.registry import init_default_scope
+    from mmpose.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+    import rtmo_plugin  # noqa: F401
+
+    init_default_scope("mmpose")
+
+
+def _build(model_cfg: Any, with_batch_augments: bool) -> nn.Module:
+    from mmengine.logging import MMLogger
+    from mmpose.registry import MODELS
+
+    model_cfg = model_cfg.copy()
+    model_cfg["backbone"]["init_cfg"] = None  # no pretrained download
+    if not with_batch_augments:
+        model_cfg["data_preprocessor"].pop("batch_augments", None)
+    model = MODELS.build(model_cfg)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    return model
+
+
+def build_reference_model(variant: str, dataset: str = "coco", with_batch_augments: bool = False) -> nn.Module:
+    """MMPose 1.3.2's RTMO (``BottomupPoseEstimator`` + ``RTMOHead``), randomly initialised.
+
+    Args:
+        variant (str): 't', 's', 'm' or 'l'.
+        dataset (str): 'coco' or 'crowdpose' (14 keypoints; no 't').
+        with_batch_augments (bool): keep ``BatchSyncRandomResize`` in the data preprocessor. Defaults to False.
+
+    Returns:
+        nn.Module: the estimator (train mode, CPU).
+    """
+    from mmengine.config import Config
+
+    _register()
+    cfg = Config.fromfile(str(reference_config_path(variant, dataset)))
+    return _build(cfg.model, with_batch_augments)
+
+
+def build_plugin_model(variant: str, dataset: str = "coco", with_batch_augments: bool = False) -> nn.Module:
+    """Our RTMO (``BottomupPoseEstimator`` + ``RTMODCCHead``) from ``configs/``, randomly initialised.
+
+    Args:
+        variant (str): 't', 's', 'm' or 'l'.
+        dataset (str): 'coco' or 'crowdpose'.
+        with_batch_augments (bool): keep the batch resize augmentation (needs the pipeline's
+            ``RTMOBatchSyncResize``). Defaults to False.
+
+    Returns:
+        nn.Module: the estimator (train mode, CPU).
+    """
+    from mmengine.config import Config
+
+    _register()
+    cfg = Config.fromfile(str(plugin_config_path(variant, dataset)))
+    return _build(cfg.model, with_batch_augments)
+
+
+def state_dict_shapes(model: nn.Module) -> Dict[str, Tuple[int, ...]]:
+    """``{key: shape}`` of a model's state dict."""
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of learnable parameters (what the RTMO paper / MMPose report as 'params')."""
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def calibrate_classifier(model: nn.Module, inputs: Tensor, num_detections: int = 40, score_thr: float = 0.1,
+                         margin: float = 1.0) -> None:
+    """Shift the class-score biases so a randomly initialised model produces detections on ``inputs``.
+
+    The ``num_detections``-th highest class logit over the batch is moved to ``logit(score_thr) + margin``, so
+    about that many priors pass the score threshold (before NMS). Works on our head and the reference head
+    (both keep the classifier at ``head.head_module.out_cls``).
+
+    Args:
+        model (nn.Module): a ``BottomupPoseEstimator`` with an RTMO head.
+        inputs (Tensor): ``(B, 3, H, W)`` preprocessed images.
+        num_detections (int): how many priors should pass the threshold. Defaults to 40.
+        score_thr (float): the test score threshold. Defaults to 0.1.
+        margin (float): extra logit above the threshold. Defaults to 1.0.
+    """
+    was_training = model.training
+    model.eval()
+    feats = model.extract_feat(inputs)
+    cls_scores = model.head.head_module(feats)[0]
+    logits = torch.cat([c.flatten() for c in cls_scores])
+    kth = logits.topk(min(num_detections, logits.numel())).values[-1]
+    target = float(np.log(score_thr / (1 - score_thr))) + margin
+    for conv in model.head.head_module.out_cls:
+        conv.bias.add_(target - kth)
+    model.train(was_training)
+
+
+def letterbox(img: np.ndarray, size: Sequence[int], pad_val: int = 114) -> Tuple[np.ndarray, Dict[str, Any]]:
+    """Aspect-kept resize to fit ``size`` (w, h) with centred padding, and the meta BottomupPoseEstimator needs.
+
+    Mirrors the geometry of MMPose's ``BottomupResize(resize_mode='fit')`` at the input size (no size factor
+    rounding since ``size`` is a multiple of 32): ``input_center`` is the image centre, ``input_scale`` the image
+    region covered by the whole input.
+
+    Args:
+        img (np.ndarray): ``(H, W, 3)`` BGR uint8.
+        size (Sequence[int]): ``(w, h)``.
+        pad_val (int): padding value. Defaults to 114.
+
+    Returns:
+        tuple: the padded image ``(h, w, 3)`` and ``dict(input_size, input_center, input_scale, ori_shape,
+        img_shape)``.
+    """
+    import cv2
+
+    h, w = img.shape[:2]
+    out_w, out_h = size
+    ratio = min(out_w / w, out_h / h)
+    rw, rh = int(round(w * ratio)), int(round(h * ratio))
+    resized = cv2.resize(img, (rw, rh), interpolation=cv2.INTER_LINEAR)
+    canvas = np.full((out_h, out_w, 3), pad_val, dtype=img.dtype)
+    x0, y0 = (out_w - rw) // 2, (out_h - rh) // 2
+    canvas[y0:y0 + rh, x0:x0 + rw] = resized
+    scale = np.array([out_w * w / rw, out_h * h / rh], dtype=np.float32)
+    center = np.array([w / 2 - (x0 - (out_w - rw) / 2) * w / rw, h / 2 - (y0 - (out_h - rh) / 2) * h / rh],
+                      dtype=np.float32)
+    meta = dict(input_size=(out_w, out_h), input_center=center, input_scale=scale, ori_shape=(h, w),
+                img_shape=(out_h, out_w))
+    return canvas, meta
+
+
+def load_images(paths: Sequence[Path], size: Sequence[int]) -> Tuple[Tensor, list]:
+    """Letterbox images into a batch ``(B, 3, h, w)`` float BGR (0..255) with ``PoseDataSample`` metas.
+
+    Args:
+        paths (Sequence[Path]): image files.
+        size (Sequence[int]): input ``(w, h)``.
+
+    Returns:
+        tuple: inputs and a list of ``PoseDataSample`` (metainfo only).
+    """
+    import cv2
+    from mmpose.structures import PoseDataSample
+
+    imgs, samples = [], []
+    for path in paths:
+        img = cv2.imread(str(path))
+        if img is None:
+            raise FileNotFoundError(f"cannot read image {path}")
+        canvas, meta = letterbox(img, size)
+        imgs.append(torch.from_numpy(canvas).permute(2, 0, 1).float())
+        samples.append(PoseDataSample(metainfo=dict(meta, img_path=str(path))))
+    return torch.stack(imgs), samples
+
+
+def copy_weights(src: nn.Module, dst: nn.Module, strict: bool = True) -> None:
+    """Load ``src``'s state dict into ``dst`` (both RTMO estimators with the checkpoint layout)."""
+    dst.load_state_dict(src.state_dict(), strict=strict)
+
+
+def as_numpy(x: Any) -> Optional[np.ndarray]:
+    """Tensor or array-like to numpy (None stays None)."""
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
