@@ -1,2 +1,4 @@
 """rtmo_plugin.codecs."""
-__all__: list = []
+from .bbox_free_keypoint_codec import BBoxFreeKeypointCodec
+
+__all__ = ["BBoxFreeKeypointCodec"]

@@ -1,2 +1,4 @@
 """rtmo_plugin.models.data_preprocessors."""
-__all__: list = []
+from .rtmo_batch_sync_resize import RTMOBatchSyncResize
+
+__all__ = ["RTMOBatchSyncResize"]
