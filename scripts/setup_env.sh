@@ -32,7 +32,7 @@ PYVER="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1
 [ "$PYVER" = "3.11" ] || die "$PY is Python $PYVER; the verified stack (torch 2.14.1 wheels, the mmcv wheel) needs Python 3.11. Set PYTHON=/path/to/python3.11."
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(sha256sum "$CONSTRAINTS" "$0" | sha256sum | cut -c1-16)" ]; then
-  "$VENV/bin/python" -c 'import rtmo_plugin, mmpose.models' 2>/dev/null && { say "environment is up to date ($VENV)"; exit 0; }
+  "$VENV/bin/python" -c 'import mmcv._ext, mmdet, mmpose, torchvision; import rtmo_plugin.version' 2>/dev/null && { say "environment is up to date ($VENV)"; exit 0; }
   say "stamp present but imports fail: repairing"
 fi
 
