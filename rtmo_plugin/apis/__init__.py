@@ -1,2 +1,14 @@
-"""rtmo_plugin.apis."""
-__all__: list = []
+"""Inference API: batched prediction on numpy images, model loading, visualisation, demo I/O."""
+from .coco_results import to_coco_results, write_json
+from .demo_runner import run_demo
+from .image_inputs import LetterboxInfo, letterbox, to_bgr_uint8
+from .inferencer import MODES, PosePrediction, RTMOInferencer
+from .model_loading import load_checkpoint, load_model, register_modules, resolve_device
+from .sources import FrameSource
+from .visualization import COCO17_SKELETON, draw_poses, skeleton_from_meta
+
+__all__ = [
+    "to_coco_results", "write_json", "run_demo", "LetterboxInfo", "letterbox", "to_bgr_uint8", "MODES",
+    "PosePrediction", "RTMOInferencer", "load_checkpoint", "load_model", "register_modules", "resolve_device",
+    "FrameSource", "COCO17_SKELETON", "draw_poses", "skeleton_from_meta",
+]
