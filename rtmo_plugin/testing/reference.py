@@ -141,30 +141,35 @@ def count_parameters(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def calibrate_classifier(model: nn.Module, inputs: Tensor, num_detections: int = 40, score_thr: float = 0.1,
-                         margin: float = 1.0) -> None:
+def calibrate_classifier(model: nn.Module, inputs: Tensor, num_detections: int = 20, score_thr: float = 0.1,
+                         box_log_size: float = 2.0) -> None:
     """Shift the class-score biases so a randomly initialised model produces detections on ``inputs``.
 
-    The ``num_detections``-th highest class logit over the batch is moved to ``logit(score_thr) + margin``, so
-    about that many priors pass the score threshold (before NMS). Works on our head and the reference head
-    (both keep the classifier at ``head.head_module.out_cls``).
+    A random model's class logits are nearly constant, so the shift places the threshold halfway between the
+    ``num_detections``-th and the next highest logit over the batch: exactly that many priors then pass
+    ``score_thr`` (before NMS). Works on our head and the reference head (both keep the classifier at
+    ``head.head_module.out_cls``).
 
     Args:
         model (nn.Module): a ``BottomupPoseEstimator`` with an RTMO head.
         inputs (Tensor): ``(B, 3, H, W)`` preprocessed images.
-        num_detections (int): how many priors should pass the threshold. Defaults to 40.
+        num_detections (int): how many priors (over the batch) should pass the threshold. Defaults to 20.
         score_thr (float): the test score threshold. Defaults to 0.1.
-        margin (float): extra logit above the threshold. Defaults to 1.0.
+        box_log_size (float): added to the log-size bias of the box regression, so boxes span about
+            ``exp(box_log_size)`` strides and overlap (NMS then has work to do). Defaults to 2.0.
     """
+    for conv in model.head.head_module.out_bbox:
+        conv.bias[2:] += box_log_size
     was_training = model.training
     model.eval()
     feats = model.extract_feat(inputs)
     cls_scores = model.head.head_module(feats)[0]
-    logits = torch.cat([c.flatten() for c in cls_scores])
-    kth = logits.topk(min(num_detections, logits.numel())).values[-1]
-    target = float(np.log(score_thr / (1 - score_thr))) + margin
+    logits = torch.cat([c.flatten() for c in cls_scores]).double()
+    top = logits.topk(min(num_detections + 1, logits.numel())).values
+    boundary = float(top[-2:].mean()) if top.numel() > num_detections else float(top[-1]) - 1.0
+    target = float(np.log(score_thr / (1 - score_thr)))
     for conv in model.head.head_module.out_cls:
-        conv.bias.add_(target - kth)
+        conv.bias.add_(target - boundary)
     model.train(was_training)
 
 
@@ -238,3 +243,52 @@ def as_numpy(x: Any) -> Optional[np.ndarray]:
     if isinstance(x, Tensor):
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def coco_mini_batch(root: Path, size: Sequence[int] = (320, 320), num_images: int = 2,
+                    with_gt: bool = True) -> Tuple[Tensor, list]:
+    """A letterboxed batch of ``coco_mini`` images with ground truth in input coordinates.
+
+    Ground truth follows what the bbox-free codec packs into ``gt_instance_labels``: ``bboxes (n, 4)`` xyxy,
+    ``labels (n,)`` (category_id - 1), ``keypoints (n, K, 2)``, ``keypoints_visible (n, K)`` (min(1, v)),
+    ``areas (n,)`` (COCO ``area`` scaled by the resize ratio squared). Annotations without visible keypoints or
+    marked crowd are left out (as the instance filter would).
+
+    Args:
+        root (Path): the shared data folder (holding ``coco_mini/``).
+        size (Sequence[int]): input ``(w, h)``. Defaults to (320, 320).
+        num_images (int): first N images by file name. Defaults to 2.
+        with_gt (bool): attach ``gt_instance_labels``. Defaults to True.
+
+    Returns:
+        tuple: inputs ``(B, 3, h, w)`` and ``PoseDataSample`` list.
+    """
+    import json
+
+    from mmengine.structures import InstanceData
+
+    ann = json.loads((Path(root) / "coco_mini" / "test_coco.json").read_text())
+    images = sorted(ann["images"], key=lambda im: im["file_name"])[:num_images]
+    paths = [Path(root) / "coco_mini" / im["file_name"] for im in images]
+    inputs, samples = load_images(paths, size)
+    if not with_gt:
+        return inputs, samples
+    for im, sample in zip(images, samples):
+        meta = sample.metainfo
+        scale = np.asarray(meta["input_scale"], dtype=np.float64)
+        origin = np.asarray(meta["input_center"], dtype=np.float64) - scale / 2
+        ratio = np.asarray(meta["input_size"], dtype=np.float64) / scale
+        anns = [a for a in ann["annotations"]
+                if a["image_id"] == im["id"] and a["num_keypoints"] > 0 and not a["iscrowd"]]
+        kpts = np.array([a["keypoints"] for a in anns], dtype=np.float64).reshape(len(anns), -1, 3)
+        boxes = np.array([a["bbox"] for a in anns], dtype=np.float64).reshape(len(anns), 4)
+        boxes[:, 2:] += boxes[:, :2]
+        boxes = ((boxes.reshape(-1, 2, 2) - origin) * ratio).reshape(-1, 4)
+        gt = InstanceData(
+            bboxes=torch.as_tensor(boxes, dtype=torch.float32),
+            labels=torch.as_tensor([a["category_id"] - 1 for a in anns], dtype=torch.long),
+            keypoints=torch.as_tensor((kpts[..., :2] - origin) * ratio, dtype=torch.float32),
+            keypoints_visible=torch.as_tensor(np.minimum(kpts[..., 2], 1), dtype=torch.float32),
+            areas=torch.as_tensor([a["area"] * ratio.prod() for a in anns], dtype=torch.float32))
+        sample.gt_instance_labels = gt
+    return inputs, samples

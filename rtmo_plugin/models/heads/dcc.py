@@ -140,34 +140,39 @@ class DCC(BaseModule):
         x = x.reshape(-1, self.num_keypoints, self.feat_channels)
         return self.gau(x, self.pos_enc if self.use_pos_enc else None)
 
-    def dynamic_bins(self, bboxes: Tensor) -> Tuple[Tensor, Tensor]:
-        """Absolute bin coordinates over each box enlarged by ``bbox_padding``.
+    def dynamic_bins(self, bboxes: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Bins over each box enlarged by ``bbox_padding``.
 
         Args:
             bboxes (Tensor): ``(N, 4)`` xyxy.
 
         Returns:
-            tuple: ``x_bins (N, Bx)``, ``y_bins (N, By)`` in pixels.
+            tuple: absolute ``x_bins (N, Bx)``, ``y_bins (N, By)`` (pixels), and the box ``center (N, 2)`` and padded
+            ``scale (N, 2)``.
         """
         center, scale = bbox_xyxy_to_cs(bboxes, self.bbox_padding)
         x_bins = self.x_bins[None] * scale[:, 0:1] + center[:, 0:1]
         y_bins = self.y_bins[None] * scale[:, 1:2] + center[:, 1:2]
-        return x_bins, y_bins
+        return x_bins, y_bins, center, scale
 
-    def heatmaps(self, tokens: Tensor, x_bins: Tensor, y_bins: Tensor, grids: Tensor) -> Tuple[Tensor, Tensor]:
+    def heatmaps(self, tokens: Tensor, center: Tensor, scale: Tensor, grids: Tensor) -> Tuple[Tensor, Tensor]:
         """1-D coordinate distributions.
 
         Args:
             tokens (Tensor): keypoint tokens ``(N, K, C)``.
-            x_bins (Tensor): ``(N, Bx)`` absolute bins.
-            y_bins (Tensor): ``(N, By)`` absolute bins.
+            center (Tensor): ``(N, 2)`` box centres.
+            scale (Tensor): ``(N, 2)`` padded box sizes.
             grids (Tensor): ``(N, 2)`` grid-cell centres (prior xy) the bins are encoded relative to.
 
         Returns:
             tuple: probabilities ``(N, K, Bx)`` and ``(N, K, By)``.
         """
-        x_enc = self.x_fc(self.spe(x_bins - grids[:, 0:1]))  # (N, Bx, C)
-        y_enc = self.y_fc(self.spe(y_bins - grids[:, 1:2]))  # (N, By, C)
+        # bin positions relative to the grid cell: bins * S + (c - g)
+        offset = center - grids
+        x_rel = self.x_bins[None] * scale[:, 0:1] + offset[:, 0:1]
+        y_rel = self.y_bins[None] * scale[:, 1:2] + offset[:, 1:2]
+        x_enc = self.x_fc(self.spe(x_rel))  # (N, Bx, C)
+        y_enc = self.y_fc(self.spe(y_rel))  # (N, By, C)
         x_logits = torch.matmul(tokens, x_enc.transpose(-1, -2))
         y_logits = torch.matmul(tokens, y_enc.transpose(-1, -2))
         return stable_softmax(x_logits), stable_softmax(y_logits)
@@ -203,8 +208,8 @@ class DCC(BaseModule):
             ``sigmas (N, K)``, ``keypoints (N, K, 2)``.
         """
         tokens = self.keypoint_tokens(pose_vecs)
-        x_bins, y_bins = self.dynamic_bins(bboxes)
-        x_probs, y_probs = self.heatmaps(tokens, x_bins, y_bins, grids)
+        x_bins, y_bins, center, scale = self.dynamic_bins(bboxes)
+        x_probs, y_probs = self.heatmaps(tokens, center, scale, grids)
         return dict(x_probs=x_probs, y_probs=y_probs, x_bins=x_bins, y_bins=y_bins,
                     sigmas=self.sigma_fc(pose_vecs), keypoints=self.decode(x_probs, y_probs, x_bins, y_bins))
 
@@ -220,8 +225,8 @@ class DCC(BaseModule):
             Tensor: ``(N, K, 2)`` in input pixels.
         """
         tokens = self.keypoint_tokens(pose_vecs)
-        x_bins, y_bins = self.dynamic_bins(bboxes)
-        x_probs, y_probs = self.heatmaps(tokens, x_bins, y_bins, grids)
+        x_bins, y_bins, center, scale = self.dynamic_bins(bboxes)
+        x_probs, y_probs = self.heatmaps(tokens, center, scale, grids)
         return self.decode(x_probs, y_probs, x_bins, y_bins)
 
     def forward(self, pose_vecs: Tensor, bboxes: Tensor, grids: Tensor) -> Tensor:

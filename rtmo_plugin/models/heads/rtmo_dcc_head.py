@@ -1,6 +1,7 @@
 """RTMO head: dense conv branches + SimOTA targets + losses + DCC keypoint decoding (registered ``RTMODCCHead``)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
@@ -222,7 +223,8 @@ class RTMODCCHead(BaseModule):
         Returns:
             List[InstanceData]: per image, in input pixels, highest score first: ``bboxes (N, 4)`` xyxy,
             ``bbox_scores (N,)``, ``keypoints (N, K, 2)``, ``keypoint_scores (N, K)``, ``keypoints_visible (N, K)``
-            (numpy arrays, like the reference head, so ``BottomupPoseEstimator`` maps them to the image).
+            (numpy arrays, like the reference head, so ``BottomupPoseEstimator`` maps them to the image); also
+            ``scores (N,)`` (= bbox_scores) and ``labels (N,)`` (zeros, one class) as the reference head returns.
         """
         if test_cfg.get("flip_test", False) or test_cfg.get("multiscale_test", False):
             raise NotImplementedError("RTMODCCHead.predict: flip_test / multiscale_test are not supported")
@@ -244,6 +246,7 @@ class RTMODCCHead(BaseModule):
                 bboxes[:, 0::2].clamp_(0, input_size[0])
                 bboxes[:, 1::2].clamp_(0, input_size[1])
             results.append(InstanceData(bboxes=bboxes.cpu().numpy(), bbox_scores=scores.cpu().numpy(),
+                                        scores=scores.cpu().numpy(), labels=np.zeros(len(idxs), dtype=np.int64),
                                         keypoints=keypoints.cpu().numpy(), keypoint_scores=kpt_scores.cpu().numpy(),
                                         keypoints_visible=kpt_scores.cpu().numpy()))
         return results

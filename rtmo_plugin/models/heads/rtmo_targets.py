@@ -74,7 +74,7 @@ def invalid_region_weights(mask: Tensor, keypoints: Tensor, kpt_vis_probs: Tenso
     vis = (kpt_vis_probs > vis_thr).to(keypoints).unsqueeze(-1)
     centers = (keypoints * vis).sum(dim=1) / vis.sum(dim=1).clamp(min=1e-8)
     grid = (centers / (mask.shape[-1] - 1) * 2 - 1).reshape(1, 1, -1, 2)
-    sampled = F.grid_sample(mask, grid, mode="bilinear").flatten()
+    sampled = F.grid_sample(mask, grid, mode="bilinear", align_corners=False).flatten()
     return 1 - sampled
 
 
