@@ -79,7 +79,8 @@ class RTMOStageSwitchHook(Hook):
             ``{280: {'proxy_target_cc': True, 'loss_mle.loss_weight': 5.0, 'loss_oks.loss_weight': 10.0}}``.
             Defaults to None (no attribute change).
         num_last_epochs (int): length of the final stage minus one, as in YOLOX-Pose: the pipeline switch happens
-            at 0-based epoch ``max_epochs - num_last_epochs - 1`` (579 for 600 epochs and 20). Defaults to 20.
+            at 0-based epoch ``max_epochs - num_last_epochs - 1`` (579 for 600 epochs and 20). None: never switch
+            the pipeline (only ``epoch_attributes`` apply). Defaults to 20.
         new_train_pipeline (list[dict] | None): stage-2 pipeline; replaces ``train_dataloader.dataset.pipeline``.
             Defaults to None (keep the pipeline).
         new_train_dataset (dict | None): dataset config that replaces ``train_dataloader.dataset`` at the same
@@ -95,7 +96,7 @@ class RTMOStageSwitchHook(Hook):
 
     def __init__(self,
                  epoch_attributes: Optional[Dict[int, Dict[str, Any]]] = None,
-                 num_last_epochs: int = 20,
+                 num_last_epochs: Optional[int] = 20,
                  new_train_pipeline: Optional[Sequence[dict]] = None,
                  new_train_dataset: Optional[dict] = None,
                  aux_loss_attribute: str = "use_aux_loss") -> None:
@@ -112,7 +113,7 @@ class RTMOStageSwitchHook(Hook):
                 raise TypeError(f"RTMOStageSwitchHook: epoch_attributes[{epoch}] must be a dict of dotted head "
                                 f"attributes, got {type(attrs).__name__}")
             self.epoch_attributes[epoch] = dict(attrs)
-        if not isinstance(num_last_epochs, int) or num_last_epochs < 0:
+        if num_last_epochs is not None and (not isinstance(num_last_epochs, int) or num_last_epochs < 0):
             raise ValueError(f"RTMOStageSwitchHook: num_last_epochs must be an int >= 0, got {num_last_epochs!r}")
         self.num_last_epochs = num_last_epochs
         self.new_train_pipeline = list(new_train_pipeline) if new_train_pipeline is not None else None
@@ -122,9 +123,9 @@ class RTMOStageSwitchHook(Hook):
         self._pipeline_switched = False
 
     # ------------------------------------------------------------------ helpers
-    def switch_epoch(self, max_epochs: int) -> int:
-        """0-based epoch at which the stage-2 pipeline starts: ``max_epochs - num_last_epochs - 1``."""
-        return max_epochs - self.num_last_epochs - 1
+    def switch_epoch(self, max_epochs: int) -> Optional[int]:
+        """0-based epoch at which the stage-2 pipeline starts: ``max_epochs - num_last_epochs - 1`` (None: never)."""
+        return None if self.num_last_epochs is None else max_epochs - self.num_last_epochs - 1
 
     @staticmethod
     def _head(runner: Runner) -> Any:
@@ -173,5 +174,6 @@ class RTMOStageSwitchHook(Hook):
         epoch = runner.epoch
         for line in self._apply_attributes(runner, epoch):
             runner.logger.info(f"RTMOStageSwitchHook: epoch {epoch}: {line}")
-        if not self._pipeline_switched and epoch >= self.switch_epoch(runner.max_epochs):
+        switch = self.switch_epoch(runner.max_epochs)
+        if not self._pipeline_switched and switch is not None and epoch >= switch:
             self._switch_dataloader(runner)

@@ -164,6 +164,14 @@ def test_switch_epoch_formula() -> None:
     assert RTMOStageSwitchHook(num_last_epochs=30).switch_epoch(700) == 669
 
 
+def test_no_pipeline_switch_when_num_last_epochs_is_none() -> None:
+    hook = RTMOStageSwitchHook(epoch_attributes={0: {"proxy_target_cc": True}}, num_last_epochs=None)
+    assert hook.switch_epoch(600) is None
+    runner = _mock_runner(epoch=599)
+    hook.before_train_epoch(runner)
+    assert runner.model.head.proxy_target_cc is True and runner.model.head.use_aux_loss is False
+
+
 def test_attributes_are_applied_from_their_epoch_on_only() -> None:
     hook = RTMOStageSwitchHook(epoch_attributes={280: {"loss_mle.loss_weight": 5.0}}, num_last_epochs=20)
     runner = _mock_runner(279)

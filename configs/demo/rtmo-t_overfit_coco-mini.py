@@ -1,0 +1,93 @@
+# Overfit check: RTMO-t from scratch on the 4 coco_mini images (train = val), CPU, batch 4, one iteration per
+# "epoch". Model = configs/rtmo-t_8xb32-600e_coco.py (unchanged code); only the recipe differs from the 600-epoch
+# COCO recipe. tools/overfit_check.py sets the shared data root and runs the same file on MMPose's reference RTMO.
+#
+# Recipe (what makes the DCC learn from scratch, see README "Overfit check"):
+#   * DCC warm start: loss_mle weight 0 until the boxes are right (iteration `mle_start`), so the dynamic bins the DCC
+#     is trained on come from meaningful boxes; then the stage-2 loss weights (mle 5, oks 10, proxy_target_cc).
+#   * constant AdamW lr after a short quadratic warm-up, no mosaic / mixup / batch resize; EMA kept.
+_base_ = ['../rtmo-t_8xb32-600e_coco.py']
+custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
+
+input_size = (416, 416)
+max_iters = 900
+warmup_iters = 30
+mle_start = 300
+val_every = 100
+data_root = '../shared/data/coco_mini/'  # tools/overfit_check.py overrides it with rtmo_plugin's shared data dir
+ann_file = 'test_coco.json'
+
+codec = dict(type='BBoxFreeKeypointCodec', input_size=input_size)
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='PoseRandomAffine', input_size=input_size, shift_prob=0,
+         rotate_prob=0, scale_prob=0, scale_type='long',
+         pad_val=(114, 114, 114), bbox_keep_corner=False, clip_border=True),
+    dict(type='PoseInstanceFilter', by_kpt=True, by_box=True, keep_empty=False),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='PoseLetterboxResize', input_size=input_size,
+         pad_val=(114, 114, 114)),
+    dict(type='PackPoseInputs',
+         meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+                    'input_size', 'input_center', 'input_scale')),
+]
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='CocoDataset', data_root=data_root, data_mode='bottomup',
+                 ann_file=ann_file, data_prefix=dict(img=''),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    _delete_=True,
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(type='CocoDataset', data_root=data_root, data_mode='bottomup',
+                 ann_file=ann_file, data_prefix=dict(img=''), test_mode=True,
+                 pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='CocoMetric', ann_file=data_root + ann_file,
+                     score_mode='bbox', nms_mode='none')
+test_evaluator = val_evaluator
+
+# 4 images / batch 4 = 1 iteration per epoch, so epochs count iterations
+train_cfg = dict(_delete_=True, by_epoch=True, max_epochs=max_iters,
+                 val_interval=val_every)
+param_scheduler = [
+    dict(type='QuadraticWarmupLR', by_epoch=False, begin=0, end=warmup_iters),
+    dict(type='ConstantLR', by_epoch=False, factor=1.0, begin=warmup_iters),
+]
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=max_iters,
+                    max_keep_ckpts=1, save_best=None),
+    logger=dict(type='LoggerHook', interval=10))
+custom_hooks = [
+    dict(type='RTMOStageSwitchHook',
+         epoch_attributes={
+             0: {'loss_mle.loss_weight': 0.0},
+             mle_start: {
+                 'proxy_target_cc': True,
+                 'loss_mle.loss_weight': 5.0,
+                 'loss_oks.loss_weight': 10.0
+             },
+         },
+         num_last_epochs=None,  # no stage-2 pipeline switch (the pipeline is already plain letterbox)
+         priority=48),
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
+         update_buffers=True, strict_load=False, priority=49),
+]
+
+model = dict(
+    data_preprocessor=dict(batch_augments=None),
+    backbone=dict(init_cfg=None),  # from scratch
+    test_cfg=dict(input_size=input_size))
+randomness = dict(seed=0)

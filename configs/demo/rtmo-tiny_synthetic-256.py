@@ -1,0 +1,169 @@
+# Embedded demo: a small RTMO (YOLOX-nano-like widths, 128-d encoder) trained from scratch on the CPU on the
+# synthetic figure dataset of rtmo_plugin.demo_data (256x256 images). `make demo` generates the data under
+# outputs/demo/data and runs this config (tools/make_demo.py sets the data root and the iteration budget).
+#
+# Same model code as RTMO-t/s (only widths differ); recipe tuned for a short from-scratch run (README "Demo"):
+#   * DCC warm start: loss_mle weight 0 until the boxes are usable (`mle_start`), then the stage-2 weights
+#     (mle 5, oks 10, proxy_target_cc), so the DCC never trains on bins placed by random boxes;
+#   * AdamW 4e-3 with quadratic warm-up then cosine; EMA as in RTMO.
+custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
+default_scope = 'mmpose'
+
+input_size = (256, 256)
+max_epochs = 30
+mle_start = 8           # epoch index at which the DCC (MLE loss) starts learning
+warmup_epochs = 1
+data_root = 'outputs/demo/data/'
+metafile = 'configs/_base_/datasets/coco.py'  # resolved inside mmpose's package
+widen_factor = 0.25
+deepen_factor = 0.33
+hidden = 128
+
+# ---------------------------------------------------------------- runtime
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=20),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2,
+                    save_best='coco/AP', rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='PoseVisualizationHook', enable=False))
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+               dist_cfg=dict(backend='gloo'))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True, num_digits=6)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)
+
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    constructor='ForceDefaultOptimWrapperConstructor',
+    optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True,
+                       force_default_settings=True,
+                       custom_keys=dict({'neck.encoder': dict(lr_mult=0.05)})),
+    clip_grad=dict(max_norm=0.1, norm_type=2))
+param_scheduler = [
+    dict(type='QuadraticWarmupLR', by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=0.0002, begin=warmup_epochs,
+         T_max=max_epochs, end=max_epochs, by_epoch=True, convert_to_iter_based=True),
+]
+
+custom_hooks = [
+    dict(type='RTMOStageSwitchHook',
+         epoch_attributes={
+             0: {'loss_mle.loss_weight': 0.0},
+             mle_start: {'proxy_target_cc': True, 'loss_mle.loss_weight': 5.0,
+                         'loss_oks.loss_weight': 10.0},
+         },
+         num_last_epochs=None,
+         priority=48),
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
+         update_buffers=True, strict_load=False, priority=49),
+]
+
+# ---------------------------------------------------------------- data
+codec = dict(type='BBoxFreeKeypointCodec', input_size=input_size)
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='PoseRandomAffine', input_size=input_size, shift_factor=0.1,
+         rotate_factor=10, scale_factor=(0.75, 1.25), pad_val=114,
+         distribution='uniform', transform_mode='affine',
+         bbox_keep_corner=False, clip_border=True),
+    dict(type='PoseHSVJitter'),
+    dict(type='PoseHorizontalFlip'),
+    dict(type='PoseInstanceFilter', by_kpt=True, by_box=True, keep_empty=False),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='PoseLetterboxResize', input_size=input_size, pad_val=(114, 114, 114)),
+    dict(type='PackPoseInputs',
+         meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+                    'input_size', 'input_center', 'input_scale')),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='CocoDataset', data_root=data_root, data_mode='bottomup',
+                 ann_file='annotations/train.json', data_prefix=dict(img='train/'),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(type='CocoDataset', data_root=data_root, data_mode='bottomup',
+                 ann_file='annotations/val.json', data_prefix=dict(img='val/'),
+                 test_mode=True, pipeline=val_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/val.json',
+                     score_mode='bbox', nms_mode='none')
+test_evaluator = val_evaluator
+
+# ---------------------------------------------------------------- model
+model = dict(
+    type='BottomupPoseEstimator',
+    init_cfg=dict(type='Kaiming', layer='Conv2d', a=2.23606797749979,
+                  distribution='uniform', mode='fan_in', nonlinearity='leaky_relu'),
+    data_preprocessor=dict(type='PoseDataPreprocessor', pad_size_divisor=32,
+                           mean=[0, 0, 0], std=[1, 1, 1]),
+    backbone=dict(type='CSPDarknet', deepen_factor=deepen_factor, widen_factor=widen_factor,
+                  out_indices=(2, 3, 4), spp_kernal_sizes=(5, 9, 13),
+                  norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+                  act_cfg=dict(type='Swish')),
+    neck=dict(
+        type='HybridEncoder',
+        in_channels=[64, 128, 256],
+        deepen_factor=deepen_factor,
+        widen_factor=widen_factor,
+        hidden_dim=hidden,
+        output_indices=[1, 2],
+        encoder_cfg=dict(
+            self_attn_cfg=dict(embed_dims=hidden, num_heads=4, dropout=0.0),
+            ffn_cfg=dict(embed_dims=hidden, feedforward_channels=hidden * 4,
+                         ffn_drop=0.0, act_cfg=dict(type='GELU'))),
+        projector=dict(type='ChannelMapper', in_channels=[hidden, hidden], kernel_size=1,
+                       out_channels=hidden, act_cfg=None, norm_cfg=dict(type='BN'),
+                       num_outs=2)),
+    head=dict(
+        type='RTMODCCHead',
+        num_keypoints=17,
+        featmap_strides=(16, 32),
+        head_module_cfg=dict(num_classes=1, in_channels=256, cls_feat_channels=256,
+                             channels_per_group=36, pose_vec_channels=hidden,
+                             widen_factor=widen_factor, stacked_convs=2,
+                             norm_cfg=dict(type='BN', momentum=0.03, eps=0.001),
+                             act_cfg=dict(type='Swish')),
+        assigner=dict(type='SimOTAAssigner', dynamic_k_indicator='oks',
+                      oks_calculator=dict(type='PoseOKS', metainfo=metafile),
+                      use_keypoints_for_center=True),
+        prior_generator=dict(type='MlvlPointGenerator', centralize_points=True,
+                             strides=[16, 32]),
+        dcc_cfg=dict(in_channels=hidden, feat_channels=128, num_bins=(192, 256),
+                     spe_channels=128,
+                     gau_cfg=dict(s=128, expansion_factor=2, dropout_rate=0.0,
+                                  drop_path=0.0, act_fn='SiLU', pos_enc='add')),
+        overlaps_power=0.5,
+        loss_cls=dict(type='VariFocalLoss', reduction='sum', use_target_weight=True,
+                      loss_weight=1.0),
+        loss_bbox=dict(type='IoULoss', mode='square', eps=1e-16, reduction='sum',
+                       loss_weight=5.0),
+        loss_oks=dict(type='OKSLoss', reduction='none', metainfo=metafile, loss_weight=30.0),
+        loss_vis=dict(type='BCELoss', use_target_weight=True, reduction='mean',
+                      loss_weight=1.0),
+        loss_mle=dict(type='MLECoordClsLoss', use_target_weight=True, loss_weight=1.0),
+        loss_bbox_aux=dict(type='L1Loss', reduction='sum', loss_weight=1.0)),
+    test_cfg=dict(input_size=input_size, score_thr=0.1, nms_thr=0.65))

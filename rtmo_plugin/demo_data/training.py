@@ -1,0 +1,131 @@
+"""Run an mmengine training in-process with a progress bar, a wall-clock budget and recorded curves.
+
+Used by the demo and by the overfit check. The hook below is attached to a runner instance (it is not registered in
+any registry, so it never appears in configs).
+"""
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+LOSS_KEYS = ("loss", "loss_cls", "loss_bbox", "loss_oks", "loss_mle", "loss_vis")
+
+
+@dataclass
+class TrainingRecord:
+    """What happened during a training run.
+
+    Attributes:
+        iters: iteration index (1-based) of every loss sample.
+        losses: loss name -> values per iteration.
+        val_iters: iteration at every validation.
+        val_metrics: metric name -> values per validation.
+        seconds_per_iter: mean wall time per training iteration (data + step).
+        wall_seconds: total wall time of ``runner.train()``.
+        stopped_early: True if the wall-clock budget ended the run.
+    """
+
+    iters: List[int] = field(default_factory=list)
+    losses: Dict[str, List[float]] = field(default_factory=dict)
+    val_iters: List[int] = field(default_factory=list)
+    val_metrics: Dict[str, List[float]] = field(default_factory=dict)
+    seconds_per_iter: float = 0.0
+    wall_seconds: float = 0.0
+    stopped_early: bool = False
+
+
+class ProgressRecorderHook(Hook):
+    """tqdm bar over the training iterations; records losses/metrics; stops at a wall-clock budget.
+
+    Args:
+        record: where to store the curves.
+        budget_seconds: stop training (at the end of the current epoch) after this many seconds; None = no limit.
+        desc: progress bar label.
+        show: draw the tqdm bar.
+    """
+
+    priority = "VERY_LOW"
+
+    def __init__(self, record: TrainingRecord, budget_seconds: Optional[float] = None, desc: str = "train",
+                 show: bool = True) -> None:
+        self.record, self.budget, self.desc, self.show = record, budget_seconds, desc, show
+        self._bar: Any = None
+        self._t0 = 0.0
+        self._iter_time = 0.0
+        self._n = 0
+
+    def before_train(self, runner: Any) -> None:
+        self._t0 = time.time()
+        if self.show:
+            from tqdm import tqdm
+            self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc=self.desc, unit="it", dynamic_ncols=True)
+
+    def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
+        self._tick = time.time()
+
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        self._iter_time += time.time() - self._tick
+        self._n += 1
+        self.record.iters.append(runner.iter + 1)
+        for key in LOSS_KEYS:
+            if outputs is not None and key in outputs:
+                self.record.losses.setdefault(key, []).append(float(outputs[key]))
+        if self._bar is not None:
+            self._bar.update(1)
+            if outputs is not None and "loss" in outputs:
+                self._bar.set_postfix(loss=f"{float(outputs['loss']):.3f}", refresh=False)
+
+    def after_train_epoch(self, runner: Any) -> None:
+        if self.budget is not None and time.time() - self._t0 > self.budget:
+            runner.train_loop.stop_training = True
+            self.record.stopped_early = True
+            runner.logger.warning(f"wall-clock budget of {self.budget:.0f} s reached after epoch {runner.epoch + 1}; "
+                                  "stopping training")
+
+    def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, float]] = None) -> None:
+        if not metrics:
+            return
+        self.record.val_iters.append(runner.iter)
+        for key, value in metrics.items():
+            self.record.val_metrics.setdefault(key, []).append(float(value))
+        if self._bar is not None:
+            self._bar.write(f"[{self.desc}] iter {runner.iter}: " +
+                            ", ".join(f"{k}={float(v):.3f}" for k, v in metrics.items() if k.endswith("AP")))
+
+    def after_train(self, runner: Any) -> None:
+        self.record.wall_seconds = time.time() - self._t0
+        self.record.seconds_per_iter = self._iter_time / max(self._n, 1)
+        if self._bar is not None:
+            self._bar.close()
+
+
+def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc: str = "train",
+                      show: bool = True, final_checkpoint: Optional[str] = "final.pth") -> TrainingRecord:
+    """Build a runner from ``cfg``, train with :class:`ProgressRecorderHook`, save ``final_checkpoint``.
+
+    The final checkpoint goes through the hooks' ``before_save_checkpoint`` so, with an ``EMAHook``, its
+    ``state_dict`` holds the EMA weights (what validation uses).
+
+    Args:
+        cfg: full config with ``work_dir`` set.
+        budget_seconds: wall-clock budget for training (None = no limit).
+        desc: progress bar label.
+        show: show the progress bar.
+        final_checkpoint: file name in ``work_dir`` for the last weights (None: do not save).
+
+    Returns:
+        TrainingRecord: the curves and timings.
+    """
+    from mmengine.runner import Runner
+
+    record = TrainingRecord()
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show))
+    runner.train()
+    if final_checkpoint:
+        runner.save_checkpoint(str(Path(cfg.work_dir)), final_checkpoint, save_optimizer=False,
+                               save_param_scheduler=False)
+    return record

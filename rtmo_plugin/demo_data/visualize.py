@@ -1,0 +1,87 @@
+"""Skeleton overlays and training curves for the demo (OpenCV + matplotlib, no display needed)."""
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+from .figure import COCO_SKELETON_1BASED
+
+_PALETTE = ((255, 128, 0), (0, 200, 255), (80, 255, 80), (255, 64, 255), (64, 64, 255), (0, 255, 200))
+
+
+def draw_poses(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, boxes: Optional[np.ndarray] = None,
+               box_scores: Optional[np.ndarray] = None, kpt_thr: float = 0.3,
+               skeleton: Sequence = COCO_SKELETON_1BASED) -> np.ndarray:
+    """Draw boxes, limbs and joints of every instance on a copy of ``img``.
+
+    Args:
+        img: (H, W, 3) BGR uint8 image.
+        keypoints: (N, K, 2) keypoints in image pixels.
+        scores: (N, K) keypoint scores; joints below ``kpt_thr`` are not drawn.
+        boxes: (N, 4) xyxy boxes or None.
+        box_scores: (N,) instance scores (printed next to the box) or None.
+        kpt_thr: visibility threshold on ``scores``.
+        skeleton: limb list, 1-based keypoint indices (COCO convention).
+
+    Returns:
+        np.ndarray: the annotated copy.
+    """
+    out = img.copy()
+    thick = max(1, int(round(min(img.shape[:2]) / 200)))
+    for i in range(len(keypoints)):
+        color = _PALETTE[i % len(_PALETTE)]
+        kp, sc = np.asarray(keypoints[i]), np.asarray(scores[i])
+        if boxes is not None:
+            x0, y0, x1, y1 = (int(round(v)) for v in boxes[i])
+            cv2.rectangle(out, (x0, y0), (x1, y1), color, 1)
+            if box_scores is not None:
+                cv2.putText(out, f"{float(box_scores[i]):.2f}", (x0, max(10, y0 - 3)), cv2.FONT_HERSHEY_SIMPLEX,
+                            0.35 * thick, color, 1, cv2.LINE_AA)
+        for a, b in skeleton:
+            if sc[a - 1] >= kpt_thr and sc[b - 1] >= kpt_thr:
+                cv2.line(out, tuple(int(round(v)) for v in kp[a - 1]), tuple(int(round(v)) for v in kp[b - 1]),
+                         color, thick + 1, cv2.LINE_AA)
+        for (x, y), s in zip(kp, sc):
+            if s >= kpt_thr:
+                cv2.circle(out, (int(round(x)), int(round(y))), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
+    return out
+
+
+def plot_curves(loss_steps: List[int], losses: Dict[str, List[float]], ap_steps: List[int],
+                aps: Dict[str, List[float]], out_file: Path, title: str = "") -> None:
+    """Training losses (left) and validation AP (right) against the iteration, saved as a PNG.
+
+    Args:
+        loss_steps: iteration of every loss sample.
+        losses: name -> values (same length as ``loss_steps``).
+        ap_steps: iteration of every evaluation.
+        aps: name -> values (same length as ``ap_steps``).
+        out_file: PNG path.
+        title: figure title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_l, ax_r) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=90)
+    for name, values in losses.items():
+        ax_l.plot(loss_steps, values, label=name, linewidth=1)
+    ax_l.set_xlabel("iteration")
+    ax_l.set_ylabel("loss")
+    ax_l.set_title("training loss")
+    ax_l.legend(fontsize=7)
+    for name, values in aps.items():
+        ax_r.plot(ap_steps, values, marker="o", label=name)
+    ax_r.set_xlabel("iteration")
+    ax_r.set_ylim(0, 1)
+    ax_r.set_title("validation AP (synthetic val split)")
+    ax_r.grid(alpha=0.3)
+    ax_r.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(str(out_file))
+    plt.close(fig)

@@ -1,0 +1,84 @@
+"""Synthetic figure dataset: determinism, COCO validity, variety (people count, occlusion, truncation)."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rtmo_plugin.demo_data import SyntheticConfig, dataset_summary, generate_split, render_image, sample_figure
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def test_same_seed_same_bytes_different_seed_different(tmp_path: Path) -> None:
+    a = generate_split(tmp_path / "a", "train", 6, seed=3, progress=False)
+    b = generate_split(tmp_path / "b", "train", 6, seed=3, progress=False)
+    c = generate_split(tmp_path / "c", "train", 6, seed=4, progress=False)
+    assert a.read_text() == b.read_text()
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert a.read_text() != c.read_text()
+
+
+def test_image_does_not_depend_on_split_length(tmp_path: Path) -> None:
+    short = json.loads(generate_split(tmp_path / "s", "val", 2, seed=1, progress=False).read_text())
+    long = json.loads(generate_split(tmp_path / "l", "val", 5, seed=1, progress=False).read_text())
+    assert (tmp_path / "s" / "val" / short["images"][1]["file_name"]).read_bytes() == \
+        (tmp_path / "l" / "val" / long["images"][1]["file_name"]).read_bytes()
+
+
+def test_coco_fields_and_loads_in_mmpose_dataset(tmp_path: Path) -> None:
+    from mmpose.datasets import CocoDataset
+
+    ann_file = generate_split(tmp_path, "train", 8, seed=0, progress=False)
+    data = json.loads(ann_file.read_text())
+    assert data["categories"][0]["keypoints"][0] == "nose" and len(data["categories"][0]["keypoints"]) == 17
+    for ann in data["annotations"]:
+        kps = np.array(ann["keypoints"]).reshape(17, 3)
+        assert ann["num_keypoints"] == int((kps[:, 2] > 0).sum())
+        x, y, w, h = ann["bbox"]
+        assert w > 0 and h > 0 and ann["area"] > 0
+        assert set(np.unique(kps[:, 2])) <= {0, 1, 2}
+        assert np.all(kps[kps[:, 2] == 0, :2] == 0)
+    ds = CocoDataset(data_root=str(tmp_path), ann_file="annotations/train.json", data_prefix=dict(img="train/"),
+                     data_mode="bottomup", test_mode=False)
+    assert len(ds) >= 1 and ds[0]["keypoints"].shape[1:] == (17, 2)
+
+
+def test_variety_over_a_few_dozen_images() -> None:
+    cfg = SyntheticConfig()
+    counts, hidden, truncated = [], 0, 0
+    for i in range(40):
+        img, anns = render_image(np.random.default_rng([7, 0, i]), cfg)
+        assert img.shape == (256, 256, 3) and img.dtype == np.uint8
+        counts.append(len(anns))
+        for ann in anns:
+            v = np.array(ann["keypoints"]).reshape(17, 3)[:, 2]
+            hidden += int((v == 1).sum())
+            truncated += int((v == 0).sum())
+    assert min(counts) >= 1 and max(counts) >= 3  # several people per image
+    assert hidden > 0 and truncated > 0  # occlusion and border truncation happen
+
+
+def test_figure_left_side_on_image_right() -> None:
+    fig = sample_figure(np.random.default_rng(0), (100.0, 100.0), 120.0)
+    k = fig.keypoints
+    assert k[5, 0] > k[6, 0] and k[11, 0] > k[12, 0]  # facing the camera
+    assert k[0, 1] < k[5, 1] < k[11, 1]  # head above shoulders above hips (upright lean)
+
+
+def test_summary_and_bad_arguments(tmp_path: Path) -> None:
+    f = generate_split(tmp_path, "val", 3, seed=0, progress=False)
+    s = dataset_summary(f)
+    assert s["images"] == 3 and s["people"] >= 3 and 0 < s["visible_per_person"] <= s["labelled_per_person"] <= 17
+    with pytest.raises(ValueError, match="split"):
+        generate_split(tmp_path, "training", 3)
+    with pytest.raises(ValueError, match="num_images"):
+        generate_split(tmp_path, "train", 0)
