@@ -6,6 +6,7 @@ from .pose_instance_filter import PoseInstanceFilter
 from .pose_letterbox_resize import PoseLetterboxResize
 from .pose_mix_up import PoseMixUp
 from .pose_mosaic import PoseMosaic
+from .pose_guided_proposals import PoseGuidedProposals  # noqa: F401  (RMPE PGPG, issue 7)
 from .pose_random_affine import PoseRandomAffine
 
 __all__ = [
