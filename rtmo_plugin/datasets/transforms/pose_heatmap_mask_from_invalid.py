@@ -70,7 +70,9 @@ class PoseHeatmapMaskFromInvalid(BaseTransform):
         for index, seg in enumerate(results.get("invalid_segs") or []):
             if isinstance(seg, (list, tuple)):
                 for poly in seg:
-                    pts = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+                    # COCO polygons use pixel-corner coordinates (pixel i spans [i, i + 1)); the warp and the
+                    # raster below use pixel centres
+                    pts = np.asarray(poly, dtype=np.float64).reshape(-1, 2) - 0.5
                     if len(pts) < 3:
                         continue
                     if mat is not None:
@@ -82,10 +84,10 @@ class PoseHeatmapMaskFromInvalid(BaseTransform):
             else:
                 raise ValueError(f"PoseHeatmapMaskFromInvalid: invalid_segs[{index}] is neither a polygon list nor "
                                  f"an RLE dict (got {type(seg).__name__})")
-        if polygons:
-            # sub-pixel precision: 4 fractional bits
-            cv2.fillPoly(mask, [np.round(p * 16).astype(np.int32) for p in polygons], 1, lineType=cv2.LINE_8,
-                         shift=4)
+        for poly in polygons:
+            # one call per polygon: a multi-contour fillPoly would XOR overlapping people (even-odd rule);
+            # sub-pixel vertex precision with 4 fractional bits
+            cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
         return mask
 
     def _rle_mask(self, seg: dict, mat: Any, results: Dict[str, Any], size: tuple) -> np.ndarray:
