@@ -26,6 +26,10 @@ VARIANTS = [
      dict(pose_nms_cfg=dict(type='ParametricPoseNMS', normalisation='box'))),
     ('pose NMS, pixel norm. (AlphaPose)', 'pose_nms',
      dict(pose_nms_cfg=dict(type='ParametricPoseNMS', normalisation='pixel'))),
+    ('pose NMS, box norm., ranked by score', 'pose_nms',
+     dict(pose_nms_cfg=dict(type='ParametricPoseNMS', normalisation='box', rank_by='score'))),
+    ('pose NMS, box norm., no PCK criterion', 'pose_nms',
+     dict(pose_nms_cfg=dict(type='ParametricPoseNMS', normalisation='box', match_thr=None))),
     ('pose NMS, box norm., no merge', 'pose_nms',
      dict(pose_nms_cfg=dict(type='ParametricPoseNMS', normalisation='box', merge=False))),
 ]

@@ -179,3 +179,27 @@ def test_zero_scores_give_finite_merge():
     res = ParametricPoseNMS(score_thr=0.0)(kpts, torch.zeros(2, K))
     assert res.keep.tolist() == [0]
     assert np.isfinite(res.keypoints.numpy()).all() and np.isfinite(res.keypoint_scores.numpy()).all()
+
+
+@pytest.mark.parametrize('as_numpy', [False, True])
+def test_filter_instances_for_heads(as_numpy):
+    from mmengine.structures import InstanceData
+    kpts, scores, boxes = _random_crowd(4, n=12)
+    inst = InstanceData(keypoints=kpts, keypoint_scores=scores, keypoints_visible=scores.clone(),
+                        bboxes=boxes, scores=torch.linspace(0.9, 0.1, 12),
+                        labels=torch.zeros(12, dtype=torch.long))
+    if as_numpy:
+        inst = InstanceData(**{k: v.numpy() for k, v in inst.items()})
+    nms = ParametricPoseNMS(rank_by='score')
+    out = nms.filter_instances(inst)
+    ref = nms(kpts, scores, boxes, torch.linspace(0.9, 0.1, 12))
+    assert len(out) == len(ref.keep) and 0 < len(out) < 12
+    as_t = torch.as_tensor
+    torch.testing.assert_close(as_t(out.keypoints), ref.keypoints)
+    torch.testing.assert_close(as_t(out.keypoint_scores), ref.keypoint_scores)
+    torch.testing.assert_close(as_t(out.keypoints_visible), ref.keypoint_scores)
+    torch.testing.assert_close(as_t(out.scores), ref.scores)
+    torch.testing.assert_close(as_t(out.bboxes), boxes[ref.keep])
+    assert isinstance(out.keypoints, np.ndarray) == as_numpy
+    empty = nms.filter_instances(inst[torch.zeros(12, dtype=torch.bool)])
+    assert len(empty) == 0

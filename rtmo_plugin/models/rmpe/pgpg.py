@@ -92,7 +92,8 @@ def masked_kmeans(poses: np.ndarray, masks: np.ndarray, k: int, rng: np.random.G
                 continue
             cnt = masks[member].sum(axis=0)
             cmasks[a] = cnt > 0
-            centres[a] = (poses[member] * masks[member][..., None]).sum(0) / np.maximum(cnt, 1)[:, None]
+            total = (poses[member] * masks[member][..., None]).sum(0)
+            centres[a] = total / np.maximum(cnt, 1)[:, None]
     return centres, cmasks, labels
 
 
@@ -137,8 +138,9 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of ``(4,)`` box ``a`` with ``(M, 4)`` boxes ``b`` (xyxy)."""
     lt, rb = np.maximum(a[:2], b[:, :2]), np.minimum(a[2:], b[:, 2:])
     inter = np.clip(rb - lt, 0, None).prod(axis=1)
-    area = lambda z: np.clip(z[..., 2] - z[..., 0], 0, None) * np.clip(z[..., 3] - z[..., 1], 0, None)  # noqa: E731
-    return inter / np.maximum(area(a) + area(b) - inter, 1e-9)
+    area_a = np.clip(a[2:] - a[:2], 0, None).prod()
+    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
+    return inter / np.maximum(area_a + area_b - inter, 1e-9)
 
 
 def fit_pgpg(ann_file: Union[str, Path], det_file: Union[str, Path], num_atoms: int = 4,

@@ -20,6 +20,7 @@ from typing import NamedTuple, Optional, Union
 
 import numpy as np
 import torch
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmpose.registry import TASK_UTILS
@@ -247,6 +248,40 @@ class ParametricPoseNMS:
         keep_t = torch.tensor(keep, dtype=torch.long, device=kpts.device)
         return PoseNMSResult(keep_t, torch.stack(out_kpts), torch.stack(out_scores),
                              inst_scores[keep_t])
+
+    def filter_instances(self, instances: InstanceData) -> InstanceData:
+        """Pose NMS on an image's ``InstanceData`` (e.g. a bottom-up head's predictions).
+
+        Reads ``keypoints (N, K, 2)``, ``keypoint_scores (N, K)`` and, when present,
+        ``bboxes (N, 4)`` and ``scores (N,)``; keeps the selected instances (every field is
+        indexed) and writes the merged keypoints / keypoint scores back (also into
+        ``keypoints_visible`` when that field exists). Tensors stay tensors, arrays stay arrays.
+
+        Args:
+            instances (InstanceData): predictions of ONE image.
+
+        Returns:
+            InstanceData: the kept instances, best first.
+        """
+        if 'keypoints' not in instances or 'keypoint_scores' not in instances:
+            raise KeyError('ParametricPoseNMS.filter_instances: instances need "keypoints" and '
+                           f'"keypoint_scores", got fields {list(instances.keys())}')
+        kpts = instances.keypoints
+        res = self(kpts[..., :2], instances.keypoint_scores, instances.get('bboxes'),
+                   instances.get('scores'))
+        kept = instances[res.keep.cpu()]
+        as_input = (lambda t, ref: t.to(ref.device, ref.dtype)) if isinstance(kpts, Tensor) \
+            else (lambda t, ref: t.cpu().numpy().astype(ref.dtype))
+        new_kpts = as_input(res.keypoints, kpts)
+        if kpts.shape[-1] > 2:  # keep extra coordinate columns (e.g. a z) of the kept poses
+            new_kpts = torch.cat([new_kpts, kept.keypoints[..., 2:]], -1) \
+                if isinstance(kpts, Tensor) else np.concatenate(
+                    [new_kpts, kept.keypoints[..., 2:]], -1)
+        kept.keypoints = new_kpts
+        kept.keypoint_scores = as_input(res.keypoint_scores, instances.keypoint_scores)
+        if 'keypoints_visible' in kept:
+            kept.keypoints_visible = as_input(res.keypoint_scores, instances.keypoints_visible)
+        return kept
 
     def _merge(self, ref_pose: Tensor, cluster_kpts: Tensor, cluster_scores: Tensor,
                ref_dist: Tensor) -> tuple:
