@@ -100,7 +100,7 @@ def stage2_pipeline(input_size: Tuple[int, int] = (640, 640), letterbox_only: bo
     return _rename(pipeline, reference)
 
 
-def test_pipeline(input_size: Tuple[int, int] = (640, 640), reference: bool = False) -> List[dict]:
+def val_pipeline(input_size: Tuple[int, int] = (640, 640), reference: bool = False) -> List[dict]:
     """Validation / test pipeline: load, letterbox (centred, pad 114), pack with the inverse-mapping meta."""
     pipeline = [
         dict(type="LoadImage"),
