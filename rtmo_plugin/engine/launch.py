@@ -1,0 +1,96 @@
+"""Training entry point that also works for multi-process training on CPU-only machines (gloo).
+
+``mim train mmpose CONFIG --launcher pytorch --gpus N`` goes through mmengine's ``init_dist('pytorch')``, which calls
+``torch.cuda.set_device`` and therefore fails without a GPU; mmengine's default DDP wrapper also passes
+``device_ids=[LOCAL_RANK]``, which DDP rejects for CPU modules. This module runs the same config machinery (Config,
+``--cfg-options``, ``Runner.from_cfg``) and, only when ``--launcher pytorch`` is used on a machine without CUDA:
+
+* initialises the default process group itself with the gloo backend (mmengine then skips its own ``init_dist``);
+* wraps the model with ``MMDistributedDataParallel(device_ids=None)``.
+
+On GPU machines nothing is changed, so the behaviour equals ``mim train``. Usage::
+
+    torchrun --nproc_per_node 2 -m rtmo_plugin.engine.launch CONFIG --launcher pytorch [--cfg-options ...]
+"""
+import argparse
+import os
+import os.path as osp
+from typing import Any, List, Optional
+
+import torch
+import torch.distributed as dist
+
+
+def setup_cpu_distributed(cfg: Any, launcher: str) -> bool:
+    """Prepare a gloo process group and a CPU DDP wrapper when ``launcher == 'pytorch'`` and CUDA is absent.
+
+    Args:
+        cfg: the mmengine Config (modified in place).
+        launcher: 'none', 'pytorch', 'slurm' or 'mpi'.
+
+    Returns:
+        bool: True if the CPU path was set up.
+
+    Raises:
+        RuntimeError: if the torchrun environment variables are missing.
+    """
+    if launcher != "pytorch" or torch.cuda.is_available():
+        return False
+    missing = [k for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+    if missing:
+        raise RuntimeError(f"--launcher pytorch needs the torchrun environment; missing {missing} "
+                           "(start with `torchrun --nproc_per_node N -m rtmo_plugin.engine.launch ...`)")
+    if not dist.is_initialized():
+        dist.init_process_group("gloo", rank=int(os.environ["RANK"]), world_size=int(os.environ["WORLD_SIZE"]))
+    cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+    wrapper = dict(cfg.get("model_wrapper_cfg") or {})
+    wrapper.setdefault("type", "MMDistributedDataParallel")
+    wrapper["device_ids"] = None  # CPU module: DDP requires device_ids=None
+    wrapper.setdefault("broadcast_buffers", False)
+    wrapper.setdefault("find_unused_parameters", cfg.get("find_unused_parameters", False))
+    cfg.model_wrapper_cfg = wrapper
+    return True
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Arguments of MMPose's ``tools/train.py`` that the plugin supports."""
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description="Train a pose model (CPU-distributed capable)")
+    parser.add_argument("config", help="train config file path")
+    parser.add_argument("--work-dir", help="the dir to save logs and models")
+    parser.add_argument("--resume", nargs="?", type=str, const="auto",
+                        help="resume from the given checkpoint, or from the latest one in work_dir")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config settings")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Build the runner like MMPose's ``tools/train.py`` and train."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get("work_dir") is None:
+        cfg.work_dir = osp.join("./work_dirs", osp.splitext(osp.basename(args.config))[0])
+    if args.resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == "__main__":
+    main()
