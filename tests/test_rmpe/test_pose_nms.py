@@ -203,3 +203,26 @@ def test_filter_instances_for_heads(as_numpy):
     assert isinstance(out.keypoints, np.ndarray) == as_numpy
     empty = nms.filter_instances(inst[torch.zeros(12, dtype=torch.bool)])
     assert len(empty) == 0
+
+
+@pytest.mark.parametrize('norm', ['box', 'pixel'])
+def test_vectorised_terms_match_a_scalar_loop(norm):
+    kpts, scores, boxes = _random_crowd(5, n=7)
+    nms = ParametricPoseNMS(normalisation=norm, chunk_size=3)
+    ref_dist = 0.1 * (boxes[:, 2:] - boxes[:, :2]).max(dim=1).values
+    sim, pck = nms.similarity(kpts, scores, ref_dist), nms.pck_matches(kpts, ref_dist)
+    for i in range(7):
+        for j in range(7):
+            s, m = 0.0, 0
+            for n in range(K):
+                d_px = math.dist(kpts[i, n].tolist(), kpts[j, n].tolist())
+                d = d_px / float(ref_dist[i]) if norm == 'box' else d_px
+                if d <= 1:
+                    s += math.tanh(float(scores[i, n])) * math.tanh(float(scores[j, n]))
+                s += 1.7 * math.exp(-d / 2.65)
+                m += d_px <= min(float(ref_dist[i]), 7.0)
+            assert abs(float(sim[i, j]) - s) < 1e-3 and int(pck[i, j]) == m
+    a = ParametricPoseNMS(normalisation=norm, chunk_size=2)(kpts, scores, boxes)
+    b = ParametricPoseNMS(normalisation=norm)(kpts, scores, boxes)
+    assert a.keep.tolist() == b.keep.tolist()
+    torch.testing.assert_close(a.keypoints, b.keypoints)

@@ -16,7 +16,7 @@ the cluster's keypoints lying within ``min(α · max(w_i, h_i), 15)`` px of P_i'
 paper's box B(k_i^n) and the original RMPE code) and the raw pixel distance in the ``'pixel'``
 normalisation (current AlphaPose).
 """
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -79,6 +79,8 @@ class ParametricPoseNMS:
         merge_max_px (float): cap in pixels of the merge radius (15 in AlphaPose).
         min_area (float): drop a merged pose if ``1.5² ·`` (area of its keypoint extent) is
             below this (AlphaPose ``--min_box_area``, default 0 = off).
+        chunk_size (int): references per vectorised block of the pairwise terms (memory
+            ``chunk_size · N · K``); does not change the result.
         preset (str, optional): ``'coco'`` or ``'mpii'`` loads that constant set
             (σ1, λ, σ2, η, match_thr, α, score_thr, merge_score), overriding those arguments.
     """
@@ -98,6 +100,7 @@ class ParametricPoseNMS:
                  pck_max_px: float = 7.0,
                  merge_max_px: float = 15.0,
                  min_area: float = 0.0,
+                 chunk_size: int = 256,
                  preset: Optional[str] = None) -> None:
         if preset is not None:
             presets = {'coco': COCO_PARAMS, 'mpii': MPII_PARAMS}
@@ -134,8 +137,38 @@ class ParametricPoseNMS:
         self.pck_max_px = float(pck_max_px)
         self.merge_max_px = float(merge_max_px)
         self.min_area = float(min_area)
+        if chunk_size < 1:
+            raise ValueError(f'ParametricPoseNMS: chunk_size must be >= 1, got {chunk_size}')
+        self.chunk_size = int(chunk_size)
 
     # ------------------------------------------------------------------ pairwise terms
+    def _pair_terms(self, keypoints: Tensor, keypoint_scores: Tensor, ref_dist: Tensor,
+                    rows: slice) -> Tuple[Tensor, Tensor]:
+        """Similarity and PCK counts of all poses against the references ``rows``.
+
+        Args:
+            keypoints (Tensor): ``(N, K, 2)`` keypoint locations in pixels.
+            keypoint_scores (Tensor): ``(N, K)`` keypoint confidences c.
+            ref_dist (Tensor): ``(N,)`` reference distances ``α · max(w, h)``.
+            rows (slice): the reference poses i of this chunk (C of them).
+
+        Returns:
+            tuple[Tensor, Tensor]: ``(C, N)`` d(P_i, P_j) = K_sim + λ·H_sim and ``(C, N)`` the
+            number of joints within ``min(ref_dist_i, pck_max_px)`` px.
+        """
+        dist_px = (keypoints[rows, None] - keypoints[None]).norm(dim=-1)  # (C, N, K)
+        ref = ref_dist[rows, None, None]
+        dist = dist_px / ref if self.normalisation == 'box' else dist_px
+        conf = torch.tanh(keypoint_scores / self.sigma1)  # tanh(c / σ1), (N, K)
+        k_sim = (conf[rows, None] * conf[None] * (dist <= 1).to(conf.dtype)).sum(-1)
+        h_sim = torch.exp(-dist / self.sigma2).sum(-1)
+        pck = (dist_px <= ref.clamp(max=self.pck_max_px)).sum(-1)
+        return k_sim + self.lambda_ * h_sim, pck
+
+    def _chunks(self, n: int) -> list:
+        """Row slices of at most ``chunk_size`` references covering ``range(n)``."""
+        return [slice(i, min(i + self.chunk_size, n)) for i in range(0, n, self.chunk_size)]
+
     def similarity(self, keypoints: Tensor, keypoint_scores: Tensor,
                    ref_dist: Tensor) -> Tensor:
         """Pairwise pose similarity d(P_i, P_j) with P_i the reference.
@@ -148,13 +181,8 @@ class ParametricPoseNMS:
         Returns:
             Tensor: ``(N, N)``, entry ``[i, j]`` = K_sim + λ·H_sim of pose j against reference i.
         """
-        dist = self._pairwise_dist(keypoints)  # (N, N, K), pixels
-        if self.normalisation == 'box':
-            dist = dist / ref_dist[:, None, None]
-        conf = torch.tanh(keypoint_scores / self.sigma1)  # tanh(c / σ1), (N, K)
-        k_sim = (conf[:, None, :] * conf[None, :, :] * (dist <= 1).to(conf.dtype)).sum(-1)
-        h_sim = torch.exp(-dist / self.sigma2).sum(-1)
-        return k_sim + self.lambda_ * h_sim
+        return torch.cat([self._pair_terms(keypoints, keypoint_scores, ref_dist, r)[0]
+                          for r in self._chunks(len(keypoints))])
 
     def pck_matches(self, keypoints: Tensor, ref_dist: Tensor) -> Tensor:
         """Number of keypoints of pose j within ``min(ref_dist_i, pck_max_px)`` px of pose i.
@@ -166,13 +194,26 @@ class ParametricPoseNMS:
         Returns:
             Tensor: ``(N, N)`` long counts, reference along dim 0.
         """
-        radius = ref_dist.clamp(max=self.pck_max_px)
-        return (self._pairwise_dist(keypoints) <= radius[:, None, None]).sum(-1)
+        scores = keypoints.new_ones(keypoints.shape[:2])
+        return torch.cat([self._pair_terms(keypoints, scores, ref_dist, r)[1]
+                          for r in self._chunks(len(keypoints))])
 
-    @staticmethod
-    def _pairwise_dist(keypoints: Tensor) -> Tensor:
-        """``(N, K, 2)`` -> ``(N, N, K)`` Euclidean keypoint distances."""
-        return (keypoints[:, None] - keypoints[None, :]).norm(dim=-1)
+    def elimination_matrix(self, keypoints: Tensor, keypoint_scores: Tensor,
+                           ref_dist: Tensor) -> Tensor:
+        """``(N, N)`` bool: reference i eliminates pose j (d > η, or ≥ match_thr PCK matches).
+
+        Computed in chunks of ``chunk_size`` references (memory ``chunk_size · N · K``).
+        """
+        out = []
+        for rows in self._chunks(len(keypoints)):
+            sim, pck = self._pair_terms(keypoints, keypoint_scores, ref_dist, rows)
+            elim = sim > self.eta
+            if self.match_thr is not None:
+                elim |= pck >= self.match_thr
+            out.append(elim)
+        eliminate = torch.cat(out)
+        eliminate.fill_diagonal_(True)  # a reference always removes itself
+        return eliminate
 
     # ------------------------------------------------------------------ main entry
     def __call__(self,
@@ -208,10 +249,7 @@ class ParametricPoseNMS:
         wh = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1e-6)
         ref_dist = self.alpha * wh.max(dim=1).values  # α · max(w, h), (N,)
 
-        eliminate = self.similarity(kpts, kpt_scores, ref_dist) > self.eta
-        if self.match_thr is not None:
-            eliminate |= self.pck_matches(kpts, ref_dist) >= self.match_thr
-        eliminate.fill_diagonal_(True)  # a reference always removes itself
+        eliminate = self.elimination_matrix(kpts, kpt_scores, ref_dist)
 
         rank_key = kpt_scores.mean(dim=1) if self.rank_by == 'keypoint_mean' else inst_scores
         # stable descending sort so equal keys keep the input order
