@@ -95,25 +95,6 @@ def hide_outside_(keypoints: np.ndarray, keypoints_visible: np.ndarray, width: f
     return keypoints_visible
 
 
-def boxes_from_keypoints(keypoints: np.ndarray, keypoints_visible: np.ndarray) -> np.ndarray:
-    """The tightest xyxy box around each instance's visible keypoints.
-
-    Args:
-        keypoints (np.ndarray): (N, K, 2).
-        keypoints_visible (np.ndarray): (N, K) or (N, K, 2).
-
-    Returns:
-        np.ndarray: (N, 4) float32 boxes; all zeros for an instance with no visible keypoint.
-    """
-    vis = visibility_flags(keypoints_visible) > 0
-    kpts = keypoints.astype(np.float32, copy=False)
-    lo = np.where(vis[..., None], kpts, np.inf).min(axis=1) if kpts.shape[0] else np.zeros((0, 2), np.float32)
-    hi = np.where(vis[..., None], kpts, -np.inf).max(axis=1) if kpts.shape[0] else np.zeros((0, 2), np.float32)
-    boxes = np.concatenate([lo, hi], axis=-1)
-    boxes[~vis.any(axis=1)] = 0
-    return boxes.astype(np.float32)
-
-
 def concat_instances(parts: Sequence[Dict[str, np.ndarray]]) -> Dict[str, np.ndarray]:
     """Concatenate the instance arrays of several samples along the instance axis.
 

@@ -39,7 +39,8 @@ class PoseMosaic(BaseTransform):
         img_scale (Sequence[int]): (W, H) of one tile; the canvas is (2W, 2H). Defaults to (640, 640).
         center_range (Sequence[float]): range of the centre as a fraction of (W, H). Defaults to (0.5, 1.5).
         pad_val (float): canvas fill value. Defaults to 114.
-        pre_transform (Sequence[dict], optional): transforms loading each drawn image, e.g. ``[dict(type='LoadImage')]``.
+        pre_transform (Sequence[dict], optional): transforms loading each drawn image, e.g.
+            ``[dict(type='LoadImage')]``.
         prob (float): probability of applying the mosaic. Defaults to 1.0.
     """
 

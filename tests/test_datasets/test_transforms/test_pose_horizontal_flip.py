@@ -83,3 +83,23 @@ def test_empty_and_errors():
         PoseHorizontalFlip(prob=1.0)(bad)
     with pytest.raises(ValueError, match="direction"):
         PoseHorizontalFlip(direction="sideways")
+
+
+def test_visibility_with_weights_channel():
+    """(N, K, 2) visibility (flag, weight) is permuted as a whole; the flag channel drives clipping/filtering."""
+    from rtmo_plugin.datasets.transforms import PoseInstanceFilter, PoseRandomAffine
+
+    kpts = np.array([[[10, 20], [30, 40], [500, 40]]], np.float32)
+    vis = np.stack([np.ones((1, 3)), np.array([[0.2, 0.5, 0.9]])], -1).astype(np.float32)
+    sample = synthetic_sample(kpts, np.ones((1, 3)))
+    sample["keypoints_visible"] = vis.copy()
+    sample["flip_indices"] = [1, 0, 2]
+    out = PoseHorizontalFlip(prob=1.0)(sample)
+    np.testing.assert_allclose(out["keypoints_visible"][0], vis[0][[1, 0, 2]])
+    out = PoseRandomAffine(input_size=(160, 120), shift_prob=0, rotate_prob=0, scale_prob=0, scale_type="long",
+                           clip_border=True, bbox_keep_corner=False)(out)
+    assert out["keypoints_visible"].shape == (1, 3, 2)
+    np.testing.assert_allclose(out["keypoints_visible"][0, :, 0], [1, 1, 0])  # x = 500 left the canvas
+    np.testing.assert_allclose(out["keypoints_visible"][0, :, 1], [0.5, 0.2, 0.9])  # weights untouched
+    out = PoseInstanceFilter(min_kpt_vis=3)(out)
+    assert out is None
