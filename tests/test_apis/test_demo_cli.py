@@ -1,0 +1,49 @@
+"""Smoke tests of tools/demo.py on an image folder and on a video (few frames, RTMO-t)."""
+import json
+import runpy
+import sys
+
+import cv2
+import pytest
+
+from rtmo_plugin.testing.reference import plugin_config_path, repo_root
+
+
+def _run_demo(monkeypatch, *args: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["demo.py", str(plugin_config_path("t")), *args])
+    runpy.run_path(str(repo_root() / "tools" / "demo.py"), run_name="__main__")
+
+
+def test_demo_on_image_folder(monkeypatch, shared_data, detecting_checkpoint, tmp_path) -> None:
+    out = tmp_path / "folder"
+    _run_demo(monkeypatch, "--checkpoint", str(detecting_checkpoint), "--input", str(shared_data / "coco_mini"),
+              "--out-dir", str(out), "--batch-size", "2", "--mode", "eval", "--no-progress")
+    drawn = sorted(p.name for p in out.glob("*.jpg"))
+    assert drawn == sorted(p.name for p in (shared_data / "coco_mini").glob("*.jpg"))
+    entries = json.loads((out / "coco_mini_predictions.json").read_text())
+    assert entries, "the detecting checkpoint should find people"
+    first = entries[0]
+    assert set(first) >= {"image_id", "category_id", "keypoints", "score", "bbox", "file_name"}
+    assert len(first["keypoints"]) == 17 * 3 and isinstance(first["image_id"], int)
+
+
+def test_demo_on_video(monkeypatch, shared_data, detecting_checkpoint, tmp_path) -> None:
+    video = shared_data / "video" / "street.mp4"
+    if not video.is_file():
+        pytest.skip("street.mp4 not in the shared data")
+    out = tmp_path / "video"
+    _run_demo(monkeypatch, "--checkpoint", str(detecting_checkpoint), "--input", str(video), "--out-dir", str(out),
+              "--max-frames", "2", "--batch-size", "2", "--no-progress")
+    cap = cv2.VideoCapture(str(out / "street.mp4"))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    cap.release()
+    assert frames == 2
+    entries = json.loads((out / "street_predictions.json").read_text())
+    assert {e["image_id"] for e in entries} <= {0, 1}
+
+
+def test_demo_rejects_missing_input(monkeypatch, tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="input not found"):
+        _run_demo(monkeypatch, "--input", str(tmp_path / "missing.jpg"), "--out-dir", str(tmp_path))
