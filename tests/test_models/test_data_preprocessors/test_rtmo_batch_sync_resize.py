@@ -69,3 +69,29 @@ def test_plugs_into_pose_data_preprocessor():
     inputs, samples = _batch(2, 64)
     out = pre(dict(inputs=[(x * 255).to(torch.uint8) for x in inputs], data_samples=samples), training=True)
     assert out["inputs"].shape[-1] in (64, 96) and np.isfinite(out["inputs"].numpy()).all()
+
+
+def test_non_zero_rank_takes_the_broadcast_size(monkeypatch):
+    """Only rank 0 draws; other ranks use what rank 0 broadcasts (no local draw, same size everywhere)."""
+    import rtmo_plugin.models.data_preprocessors.rtmo_batch_sync_resize as mod
+
+    def fake_broadcast(tensor, src):
+        assert src == 0
+        tensor.copy_(torch.tensor([352, 352]))
+
+    monkeypatch.setattr(mod, "get_dist_info", lambda: (1, 2))
+    monkeypatch.setattr(mod, "broadcast", fake_broadcast)
+    random.seed(5)
+    state = random.getstate()
+    aug = RTMOBatchSyncResize(random_size_range=(480, 800), interval=1)
+    assert aug.draw_size(1.0, torch.device("cpu")) == (352, 352)
+    assert random.getstate() == state, "a non-zero rank must not consume its own random stream"
+
+
+def test_bad_arguments():
+    import pytest
+
+    with pytest.raises(ValueError, match="random_size_range"):
+        RTMOBatchSyncResize(random_size_range=(800, 480))
+    with pytest.raises(ValueError, match="interval"):
+        RTMOBatchSyncResize(random_size_range=(480, 800), interval=0)
