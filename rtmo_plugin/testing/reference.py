@@ -130,6 +130,31 @@ def build_plugin_model(variant: str, dataset: str = "coco", with_batch_augments:
     return _build(cfg.model, with_batch_augments)
 
 
+def build_model_skeleton(variant: str, dataset: str = "coco", which: str = "plugin") -> nn.Module:
+    """Build a model on the ``meta`` device (no memory, no init): for key/shape/parameter-count checks.
+
+    Args:
+        variant (str): 't', 's', 'm' or 'l'.
+        dataset (str): 'coco' or 'crowdpose'.
+        which (str): 'plugin' (ours) or 'reference' (MMPose's). Defaults to 'plugin'.
+
+    Returns:
+        nn.Module: the estimator with meta tensors.
+    """
+    from mmengine.config import Config
+    from mmpose.registry import MODELS
+
+    if which not in ("plugin", "reference"):
+        raise ValueError(f"which must be 'plugin' or 'reference', got {which!r}")
+    _register()
+    path = plugin_config_path(variant, dataset) if which == "plugin" else reference_config_path(variant, dataset)
+    cfg = Config.fromfile(str(path)).model
+    cfg["backbone"]["init_cfg"] = None
+    cfg["data_preprocessor"].pop("batch_augments", None)
+    with torch.device("meta"):
+        return MODELS.build(cfg)
+
+
 def state_dict_shapes(model: nn.Module) -> Dict[str, Tuple[int, ...]]:
     """``{key: shape}`` of a model's state dict."""
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
