@@ -61,3 +61,21 @@ def test_singular_theta_raises():
         detransform_theta(torch.zeros(1, 2, 3))
     with pytest.raises(ValueError, match='shape'):
         detransform_theta(torch.zeros(2, 3))
+
+
+def test_heatmap_and_coordinate_detransforms_agree():
+    from rtmo_plugin.models.rmpe import SSTNTopdownEstimator
+    w, h = 48, 64
+    theta = torch.tensor([[[0.5, 0.05, 0.2], [0.0, 0.6, -0.1]]])
+    src = torch.tensor([[[20.0, 30.0]]])  # a joint in the proposal image, pixels
+    # where the STN crop shows it: t = γ·s
+    t = normalised_to_pixels(apply_affine(pixels_to_normalised(src, (w, h)),
+                                          detransform_theta(theta)), (w, h))
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32),
+                            torch.arange(w, dtype=torch.float32), indexing='ij')
+    heat = torch.exp(-((xs - t[0, 0, 0])**2 + (ys - t[0, 0, 1])**2) / (2 * 1.5**2))[None, None]
+    back = sdtn_sample(heat, theta)[0, 0]
+    peak = back.flatten().argmax()
+    assert abs(int(peak % w) - 20) <= 1 and abs(int(peak // w) - 30) <= 1
+    coords = SSTNTopdownEstimator._coords_to_proposal(t / torch.tensor([w, h]), theta, w, h)
+    torch.testing.assert_close(coords * torch.tensor([w, h]), src)

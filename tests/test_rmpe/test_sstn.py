@@ -90,16 +90,39 @@ def test_predict_in_image_coordinates_with_flip(cfg):
         assert (abs(kpts[0, :, 0] - cx) <= side).all() and (abs(kpts[0, :, 1] - cy) <= side).all()
 
 
-def test_non_heatmap_head_is_rejected(cfg):
+def test_regression_head_is_supported_and_simcc_rejected(cfg):
     m = copy.deepcopy(cfg.model)
     m.parallel_sppe = None
     m.neck = dict(type='GlobalAveragePooling')
+    reg_codec = dict(type='RegressionLabel', input_size=(96, 128))
     m.head = dict(type='RegressionHead', in_channels=128, num_joints=17,
-                  loss=dict(type='SmoothL1Loss', use_target_weight=True),
-                  decoder=dict(type='RegressionLabel', input_size=(96, 128)))
+                  loss=dict(type='SmoothL1Loss', use_target_weight=True), decoder=reg_codec)
     model = MODELS.build(m)
-    with pytest.raises(TypeError, match='heatmaps'):
-        model._forward(torch.rand(1, 3, 128, 96))
+    model.init_weights()
+    c = copy.deepcopy(cfg)
+    pipe = c.train_dataloader.dataset.pipeline
+    pipe[[t['type'] for t in pipe].index('GenerateTarget')] = dict(type='GenerateTarget',
+                                                                   encoder=reg_codec)
+    batch = _batch(c, model, n=2)
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    losses['loss_kpt'].backward()
+    assert model.localization.theta_fc.weight.grad.abs().sum() > 0
+    model.eval()
+    with torch.no_grad():
+        out = model.predict(*_batch(c, model, n=1, train=False).values())
+    assert out[0].pred_instances.keypoints.shape == (1, 17, 2)
+    # identity θ: coordinates map to themselves
+    coords = torch.rand(2, 17, 2)
+    eye = torch.eye(2, 3).expand(2, 2, 3)
+    torch.testing.assert_close(model._coords_to_proposal(coords, eye, 96, 128), coords)
+    m.head = dict(type='SimCCHead', in_channels=128, out_channels=17, input_size=(96, 128),
+                  in_featuremap_size=(3, 4), simcc_split_ratio=2.0, deconv_out_channels=None,
+                  loss=dict(type='KLDiscretLoss', use_target_weight=True),
+                  decoder=dict(type='SimCCLabel', input_size=(96, 128), sigma=(4, 4),
+                               simcc_split_ratio=2.0))
+    m.neck = None
+    with pytest.raises(TypeError, match='heatmaps or'):
+        MODELS.build(m)._forward(torch.rand(1, 3, 128, 96))
 
 
 def test_config_trains_with_runner(cfg, tmp_path):
