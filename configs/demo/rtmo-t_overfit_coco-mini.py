@@ -10,10 +10,10 @@ _base_ = ['../rtmo-t_8xb32-600e_coco.py']
 custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 
 input_size = (416, 416)
-max_iters = 900
+max_iters = 400
 warmup_iters = 30
-mle_start = 300
-val_every = 100
+mle_start = 150
+val_every = 50
 data_root = '../shared/data/coco_mini/'  # tools/overfit_check.py overrides it with rtmo_plugin's shared data dir
 ann_file = 'test_coco.json'
 

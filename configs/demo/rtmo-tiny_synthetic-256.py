@@ -10,8 +10,8 @@ custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
 input_size = (256, 256)
-max_epochs = 30
-mle_start = 8           # epoch index at which the DCC (MLE loss) starts learning
+max_epochs = 10
+mle_start = 3           # epoch index at which the DCC (MLE loss) starts learning
 warmup_epochs = 1
 data_root = 'outputs/demo/data/'
 metafile = 'configs/_base_/datasets/coco.py'  # resolved inside mmpose's package
@@ -24,7 +24,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2,
+    checkpoint=dict(type='CheckpointHook', interval=2, max_keep_ckpts=2,
                     save_best='coco/AP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='PoseVisualizationHook', enable=False))
@@ -38,7 +38,7 @@ load_from = None
 resume = False
 randomness = dict(seed=0)
 
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=2)
 val_cfg = dict()
 test_cfg = dict()
 
@@ -92,7 +92,7 @@ val_pipeline = [
                     'input_size', 'input_center', 'input_scale')),
 ]
 train_dataloader = dict(
-    batch_size=16,
+    batch_size=8,
     num_workers=0,
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),

@@ -72,11 +72,11 @@ class ProgressRecorderHook(Hook):
         self.record.iters.append(runner.iter + 1)
         for key in LOSS_KEYS:
             if outputs is not None and key in outputs:
-                self.record.losses.setdefault(key, []).append(float(outputs[key]))
+                self.record.losses.setdefault(key, []).append(float(outputs[key].detach().mean()))
         if self._bar is not None:
             self._bar.update(1)
             if outputs is not None and "loss" in outputs:
-                self._bar.set_postfix(loss=f"{float(outputs['loss']):.3f}", refresh=False)
+                self._bar.set_postfix(loss=f"{float(outputs['loss'].detach()):.3f}", refresh=False)
 
     def after_train_epoch(self, runner: Any) -> None:
         if self.budget is not None and time.time() - self._t0 > self.budget:
