@@ -37,6 +37,8 @@ def main() -> int:
     print(f"  rtmo_plugin : {res['ours_ips']:.1f} img/s")
     print(f"  mmpose 1.3.2: {res['reference_ips']:.1f} img/s")
     print(f"  ratio ours/reference = {res['ratio']:.2f}x (per-round {res['ratio_min']:.2f}..{res['ratio_max']:.2f})")
+    print(f"  per CPU second of this process: {res['ours_cpu_ips']:.1f} vs {res['reference_cpu_ips']:.1f} img/s, "
+          f"ratio {res['cpu_ratio']:.2f}x")
     return 0
 
 

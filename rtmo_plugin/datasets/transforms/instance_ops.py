@@ -137,7 +137,7 @@ def fetch_aux_samples(results: Dict[str, Any], num: int, pre_transform: Optional
     indices = [np.random.randint(0, len(dataset)) for _ in range(num)]
     samples = []
     for index in indices:
-        data = dataset.get_data_info(index)
+        data = _sample_info(dataset, index)
         if pre_transform is not None:
             data["dataset"] = dataset
             data = pre_transform(data)
@@ -181,3 +181,29 @@ def scaled_instances(data: Dict[str, Any], ratio: float, offset: Tuple[float, fl
         if data.get(key) is not None:
             out[key] = np.asarray(data[key])
     return out
+
+
+def _sample_info(dataset: Any, index: int) -> Dict[str, Any]:
+    """``dataset.get_data_info(index)`` without deep-copying the dataset metainfo for every auxiliary image.
+
+    MMPose's ``BaseCocoStyleDataset.get_data_info`` deep-copies seven metainfo entries (flip pairs, skeleton, ...)
+    per call; an auxiliary sample only lends its image and instance arrays to the mix and is then discarded, so the
+    read-only metainfo is attached by reference. Datasets that override ``get_data_info`` (wrappers, validating
+    subclasses) go through their own method.
+    """
+    from mmengine.dataset import BaseDataset
+    from mmpose.datasets.datasets.base import BaseCocoStyleDataset
+
+    if type(dataset).get_data_info is not BaseCocoStyleDataset.get_data_info:
+        return dataset.get_data_info(index)
+    data = BaseDataset.get_data_info(dataset, index)  # a fresh copy of the sample's own annotations
+    for key in _COCO_STYLE_META_KEYS:
+        if key in data:
+            raise KeyError(f"dataset sample {index}: '{key}' is a reserved metainfo key but is present in the sample")
+        data[key] = dataset._metainfo[key]
+    return data
+
+
+#: metainfo entries MMPose's BaseCocoStyleDataset.get_data_info adds to every sample
+_COCO_STYLE_META_KEYS = ("dataset_name", "upper_body_ids", "lower_body_ids", "flip_pairs", "dataset_keypoint_weights",
+                         "flip_indices", "skeleton_links")

@@ -80,7 +80,8 @@ class PoseMosaic(BaseTransform):
         center_y = int(np.random.uniform(*self.center_range) * tile_h)
 
         img0 = results["img"]
-        canvas = np.full((canvas_h, canvas_w, 3), self.pad_val, dtype=img0.dtype)
+        # only the parts no tile covers are filled with pad_val (saves a full-canvas memset)
+        canvas = np.empty((canvas_h, canvas_w, 3), dtype=img0.dtype)
         parts: List[Dict[str, np.ndarray]] = []
         for data, (ax, ay) in zip((results, *aux), _TILE_ANCHORS):
             img = data["img"]
@@ -95,6 +96,9 @@ class PoseMosaic(BaseTransform):
             x2, y2 = min(left + new_w, canvas_w), min(top + new_h, canvas_h)
             if x2 > x1 and y2 > y1:
                 canvas[y1:y2, x1:x2] = img[y1 - top:y2 - top, x1 - left:x2 - left]
+            quadrant = (0 if ax else center_x, 0 if ay else center_y,
+                        center_x if ax else canvas_w, center_y if ay else canvas_h)
+            self._pad_around(canvas, quadrant, (x1, y1, max(x1, x2), max(y1, y2)))
             parts.append(scaled_instances(data, ratio, (left, top)))
 
         merged = concat_instances(parts)
@@ -106,6 +110,16 @@ class PoseMosaic(BaseTransform):
         results["img"] = canvas
         results["img_shape"] = canvas.shape[:2]
         return results
+
+    def _pad_around(self, canvas: np.ndarray, quadrant: Tuple[int, int, int, int],
+                    pasted: Tuple[int, int, int, int]) -> None:
+        """Fill ``quadrant`` (x1, y1, x2, y2) minus the ``pasted`` rectangle inside it with ``pad_val``."""
+        qx1, qy1, qx2, qy2 = quadrant
+        px1, py1, px2, py2 = pasted
+        canvas[qy1:py1, qx1:qx2] = self.pad_val
+        canvas[py2:qy2, qx1:qx2] = self.pad_val
+        canvas[py1:py2, qx1:px1] = self.pad_val
+        canvas[py1:py2, px2:qx2] = self.pad_val
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(img_scale={self.img_scale}, center_range={self.center_range}, "
