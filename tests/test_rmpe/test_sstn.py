@@ -131,6 +131,8 @@ def test_config_trains_with_runner(cfg, tmp_path):
     c.work_dir = str(tmp_path)
     c.train_cfg.max_iters = 2
     c.default_hooks.logger.interval = 1
+    c.default_hooks.checkpoint.save_last = False  # keep the test light: no checkpoint file
+    c.model.test_cfg.flip_test = False  # flip test is covered by the predict test
     c.randomness = dict(seed=0)
     runner = Runner.from_cfg(c)
     before = copy.deepcopy(runner.model.localization.state_dict())
