@@ -130,3 +130,25 @@ def test_predict_rejects_flip_test(head):
     head.eval()
     with pytest.raises(NotImplementedError, match="flip_test"):
         head.predict(_feats(batch=1), [_sample([])], test_cfg=dict(flip_test=True))
+
+
+def test_stage_switch_attributes_are_settable_by_dotted_name(head):
+    """Every head attribute the shipped configs switch exists, so RTMOStageSwitchHook can set it."""
+    from rtmo_plugin.engine.hooks.stage_switch_hook import get_dotted, set_dotted
+    from rtmo_plugin.testing.reference import PLUGIN_CONFIGS
+
+    switched = {}
+    for variant, dataset in PLUGIN_CONFIGS:
+        cfg = Config.fromfile(str(plugin_config_path(variant, dataset)))
+        hook = next(h for h in cfg.custom_hooks if h["type"] == "RTMOStageSwitchHook")
+        for attrs in hook["epoch_attributes"].values():
+            switched.update(attrs)
+    switched["use_aux_loss"] = True  # set by the hook at the pipeline switch
+    assert {"proxy_target_cc", "loss_mle.loss_weight", "loss_oks.loss_weight", "loss_cls.loss_weight",
+            "overlaps_power"} <= set(switched)
+    for dotted, value in switched.items():
+        set_dotted(head, dotted, value)
+        assert get_dotted(head, dotted) == value
+    head.train()
+    losses = head.loss(_feats(batch=1), [_sample([_person(128, 128)])])
+    assert "loss_bbox_aux" in losses

@@ -85,10 +85,26 @@ def test_predict_matches_reference(models_and_batch):
     assert total < 20
 
 
-@pytest.mark.parametrize("stage", ["stage1", "stage2"])
+def _with_partial_visibility(samples):
+    """Hide some keypoints and give per-keypoint weights (``keypoints_visible_weights``)."""
+    gen = torch.Generator().manual_seed(0)
+    out = []
+    for s in samples:
+        s = s.clone()
+        gt = s.gt_instance_labels
+        gt.keypoints_visible = gt.keypoints_visible.clone()
+        gt.keypoints_visible[:, :3] = 0
+        gt.keypoints_visible_weights = torch.rand(gt.keypoints_visible.shape, generator=gen)
+        out.append(s)
+    return out
+
+
+@pytest.mark.parametrize("stage", ["stage1", "stage2", "stage2_weighted"])
 def test_losses_and_head_gradients_match_reference(models_and_batch, stage):
     ref, ours, inputs, samples, feats = models_and_batch
     attrs = {} if stage == "stage1" else STAGE2_ATTRS
+    if stage == "stage2_weighted":
+        samples = _with_partial_visibility(samples)
     loss_ref, grad_ref = _loss_and_grads(ref, feats, samples, attrs)
     loss_ours, grad_ours = _loss_and_grads(ours, feats, samples, attrs)
     ref_terms = {k for k in loss_ref if "loss" in k}
