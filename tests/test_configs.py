@@ -1,5 +1,4 @@
 """Our RTMO configs reproduce MMPose's recipes, with the plugin's components in place of the RTMO-specific ones."""
-import copy
 from typing import Any
 
 import pytest
