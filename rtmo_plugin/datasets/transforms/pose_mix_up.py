@@ -84,7 +84,7 @@ class PoseMixUp(BaseTransform):
         canvas_w, canvas_h = self.img_scale
         aux_img = aux["img"]
         ratio = min(canvas_h / aux_img.shape[0], canvas_w / aux_img.shape[1])
-        small_w, small_h = int(aux_img.shape[1] * ratio), int(aux_img.shape[0] * ratio)
+        small_w, small_h = max(int(aux_img.shape[1] * ratio), 1), max(int(aux_img.shape[0] * ratio), 1)
         if (small_w, small_h) != aux_img.shape[1::-1]:
             aux_img = cv2.resize(aux_img, (small_w, small_h), interpolation=cv2.INTER_LINEAR)
         canvas = np.full((canvas_h, canvas_w, 3), self.pad_val, dtype=np.uint8)
@@ -92,7 +92,8 @@ class PoseMixUp(BaseTransform):
 
         jitter = np.random.uniform(*self.ratio_range)
         ratio *= jitter
-        canvas = cv2.resize(canvas, (int(canvas_w * jitter), int(canvas_h * jitter)), interpolation=cv2.INTER_LINEAR)
+        canvas = cv2.resize(canvas, (max(int(canvas_w * jitter), 1), max(int(canvas_h * jitter), 1)),
+                            interpolation=cv2.INTER_LINEAR)
         flipped = np.random.uniform(0, 1) > self.flip_ratio
         if flipped:
             canvas = cv2.flip(canvas, 1)

@@ -87,7 +87,7 @@ class PoseMosaic(BaseTransform):
             img = data["img"]
             h, w = img.shape[:2]
             ratio = min(tile_h / h, tile_w / w)
-            new_w, new_h = int(w * ratio), int(h * ratio)
+            new_w, new_h = max(int(w * ratio), 1), max(int(h * ratio), 1)  # a 1-px-wide image stays 1 px
             if (new_w, new_h) != (w, h):
                 img = cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
             # top-left corner of the tile on the canvas, then its visible part
