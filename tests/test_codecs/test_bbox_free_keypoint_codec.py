@@ -94,3 +94,17 @@ def test_decode_matches_bottomup_estimator_formula():
     kpts = np.array([[[0.0, 0.0], [640.0, 640.0], [320.0, 320.0]]])
     out, _ = codec.decode(kpts, input_center=np.array([320.0, 196.0]), input_scale=np.array([640.0, 640.0]))
     np.testing.assert_allclose(out[0], [[0, -124], [640, 516], [320, 196]])
+
+
+def test_generate_target_without_boxes_or_areas_derives_them():
+    """Annotations with keypoints only (no detector / annotated boxes): the head still gets boxes and areas."""
+    kpts = np.array([[[10, 20], [30, 60], [500, 500]]], np.float32)
+    vis = np.array([[1, 1, 0]], np.float32)
+    results = dict(img=np.zeros((100, 100, 3), np.uint8), keypoints=kpts, keypoints_visible=vis)
+    for cfg in (dict(type="GenerateTarget", encoder=dict(type="BBoxFreeKeypointCodec", input_size=(640, 640))),
+                dict(type="PackPoseInputs")):
+        results = TRANSFORMS.build(cfg)(results)
+    labels = results["data_samples"].gt_instance_labels
+    np.testing.assert_allclose(labels.bboxes.numpy(), [[10, 20, 30, 60]])  # invisible keypoint ignored
+    np.testing.assert_allclose(labels.areas.numpy(), [0.53 * 20 * 40])
+    assert labels.labels.tolist() == [0]
