@@ -4,6 +4,9 @@ Example (defaults = the shared sample data)::
 
     .venv/bin/python tools/eval_pose_nms.py
     .venv/bin/python tools/eval_pose_nms.py --preds my_results.json --ann my_ann.json
+    # raw (pre-NMS) instances of a trained bottom-up model on the images of --ann:
+    .venv/bin/python tools/eval_pose_nms.py --config configs/rtmo-t_8xb32-600e_coco.py \
+        --checkpoint rtmo-t.pth --raw-out work_dirs/raw_preds.json
 """
 import argparse
 import contextlib
@@ -42,14 +45,30 @@ def main() -> None:
                         help='COCO keypoint results json')
     parser.add_argument('--ann', default=str(data / 'coco_mini' / 'test_coco.json'),
                         help='COCO keypoint annotation json')
+    parser.add_argument('--config', help='bottom-up model config: evaluate its raw instances '
+                        'on the images of --ann instead of --preds')
+    parser.add_argument('--checkpoint', help='weights for --config')
+    parser.add_argument('--img-dir', help='image folder of --ann (default: its folder)')
+    parser.add_argument('--score-thr', type=float, default=0.1,
+                        help='instance score threshold for --config')
+    parser.add_argument('--raw-out', default='work_dirs/raw_preds.json',
+                        help='where the raw instances of --config are written')
+    parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
-    for path in (args.preds, args.ann):
+    for path in (args.ann, ) if args.config else (args.preds, args.ann):
         if not Path(path).is_file():
             parser.error(f'file not found: {path}')
 
     from mmpose.utils import register_all_modules
     register_all_modules()
-    from rtmo_plugin.evaluation import evaluate_coco_results
+    from rtmo_plugin.evaluation import dump_raw_predictions, evaluate_coco_results
+    if args.config:
+        raw = dump_raw_predictions(args.config, args.checkpoint, args.ann,
+                                   args.img_dir or Path(args.ann).parent, args.raw_out,
+                                   score_thr=args.score_thr, device=args.device)
+        print(f'{len(raw)} raw instances (score > {args.score_thr}, no box NMS) -> '
+              f'{args.raw_out}')
+        args.preds = args.raw_out
 
     rows = []
     for label, mode, kwargs in VARIANTS:

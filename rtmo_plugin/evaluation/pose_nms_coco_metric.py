@@ -72,7 +72,7 @@ class PoseNMSCocoMetric(CocoMetric):
             str: what CocoMetric.results2json returns.
         """
         if self.extra_nms_mode is not None:
-            keypoints = {img_id: self._nms_one_image(insts)
+            keypoints = {img_id: self._nms_one_image(img_id, insts)
                          for img_id, insts in keypoints.items()}
         if not self.dump_bbox:
             keypoints = {img_id: [{k: v for k, v in inst.items() if k != 'bbox'} for inst in insts]
@@ -81,7 +81,7 @@ class PoseNMSCocoMetric(CocoMetric):
         self.num_results = sum(len(insts) for insts in keypoints.values())
         return super().results2json(keypoints, outfile_prefix)
 
-    def _nms_one_image(self, instances: list) -> list:
+    def _nms_one_image(self, img_id: int, instances: list) -> list:
         """Run the selected extra NMS on the instances of one image."""
         if not instances:
             return instances
@@ -93,7 +93,10 @@ class PoseNMSCocoMetric(CocoMetric):
             keep = box_iou_nms(torch.from_numpy(boxes), torch.from_numpy(scores),
                                self.nms_thr).tolist()
             return [instances[i] for i in keep]
-        result = self.pose_nms(kpts[..., :2], kpts[..., 2], boxes, scores)
+        try:
+            result = self.pose_nms(kpts[..., :2], kpts[..., 2], boxes, scores)
+        except ValueError as err:
+            raise ValueError(f'PoseNMSCocoMetric: image {img_id}: {err}') from err
         kept = []
         for j, i in enumerate(result.keep.tolist()):
             inst = dict(instances[i])

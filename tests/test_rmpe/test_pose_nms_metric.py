@@ -37,3 +37,27 @@ def test_metric_registered_and_validates_mode(shared_data):
     assert metric.nms_mode == 'none' and metric.extra_nms_mode == 'pose_nms'
     with pytest.raises(ValueError, match='nms_mode'):
         PoseNMSCocoMetric(ann_file=ann, nms_mode='pose')
+
+
+@pytest.mark.slow
+def test_raw_predictions_of_a_bottomup_model_evaluate(shared_data, repo_root, tmp_path):
+    """End to end with an (untrained) RTMO from the demo config: dump without box NMS, evaluate."""
+    import json
+
+    import numpy as np
+
+    from rtmo_plugin.evaluation import dump_raw_predictions
+    ann = shared_data / 'coco_mini' / 'test_coco.json'
+    out = tmp_path / 'raw.json'
+    raw = dump_raw_predictions(repo_root / 'configs' / 'demo' / 'rtmo-tiny_synthetic-256.py',
+                               None, ann, ann.parent, out, score_thr=0.01)
+    assert json.loads(out.read_text()) == raw and len(raw) > 0
+    assert all(np.isfinite(r['keypoints']).all() and len(r['keypoints']) == 51 for r in raw)
+    for mode in ('none', 'pose_nms'):
+        stats = _eval_file(out, ann, mode)
+        assert 0 < stats['num_results'] <= len(raw)
+
+
+def _eval_file(pred_file, ann_file, mode):
+    with contextlib.redirect_stdout(io.StringIO()):
+        return evaluate_coco_results(pred_file, ann_file, mode)
