@@ -37,6 +37,8 @@ def predict_dataloader(model: nn.Module, dataloader: Sequence, progress: bool = 
         for sample in model.test_step(batch):
             pred = sample.pred_instances
             img_id = int(sample.metainfo["img_id"])
+            if len(pred.bbox_scores) == 0:
+                continue
             kpts = np.asarray(pred.keypoints).reshape(len(pred.keypoints), -1, 2)
             kscores = np.asarray(pred.keypoint_scores).reshape(len(kpts), -1)
             boxes = np.asarray(pred.bboxes).reshape(-1, 4)

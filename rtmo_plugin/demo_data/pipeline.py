@@ -54,6 +54,8 @@ def build_config(data_dir: Path, work_dir: Path, max_epochs: Optional[int] = Non
         for sched in cfg.param_scheduler:
             if sched.get("type") == "CosineAnnealingLR":
                 sched["T_max"], sched["end"] = max_epochs, max_epochs
+        # a very short run may end inside the warm-up: drop schedulers that would start at or after the end
+        cfg.param_scheduler = [s for s in cfg.param_scheduler if s.get("begin", 0) < s.get("end", max_epochs)]
     cfg.work_dir = str(work_dir)
     return cfg
 
@@ -90,14 +92,11 @@ def infer_images(model: Any, images: List[np.ndarray]) -> List[Tuple[np.ndarray,
 
 
 def _montage(images: List[np.ndarray], height: int = 256, cols: int = 4) -> np.ndarray:
+    """Tile images (resized to a common height) into rows of ``cols``, padding short rows with black."""
     tiles = [cv2.resize(im, (int(im.shape[1] * height / im.shape[0]), height)) for im in images]
-    rows = []
-    for r in range(0, len(tiles), cols):
-        row = tiles[r:r + cols]
-        width = sum(t.shape[1] for t in tiles[:cols])
-        line = np.concatenate(row, axis=1)
-        rows.append(np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0))))
-    return np.concatenate(rows, axis=0)
+    lines = [np.concatenate(tiles[r:r + cols], axis=1) for r in range(0, len(tiles), cols)]
+    width = max(line.shape[1] for line in lines)
+    return np.concatenate([np.pad(line, ((0, 0), (0, width - line.shape[1]), (0, 0))) for line in lines], axis=0)
 
 
 def visualise(model: Any, data_dir: Path, out_dir: Path, shared: Optional[Path]) -> List[str]:
