@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from .fuzz_properties import PROPERTIES, FuzzDataset, prop_mosaic, run_property
+from .fuzz_properties import PROPERTIES, prop_mixup, prop_mosaic, run_property
 
 FAST_EXAMPLES = 100
 SLOW_TOTAL = 10_000
@@ -39,8 +39,14 @@ def _narrow_sample(w: int, h: int) -> dict:
                 category_id=np.zeros(0, np.int64), area=np.zeros(0, np.float32), flip_indices=list(range(17)))
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (reported to the pipeline helper): PoseMosaic resizes a tile to "
-                   "int(w * ratio) = 0 px for very narrow/tall images and cv2.resize asserts")
-def test_mosaic_very_narrow_image():
-    """Found by the fuzzer: a 1x25 image with img_scale (32, 24) (same as a 10x7000 panorama at 640)."""
-    prop_mosaic(_narrow_sample(1, 25), [_narrow_sample(1, 25)], seed=0)
+@pytest.mark.parametrize("w,h", [(1, 25), (25, 1), (1, 1)])
+def test_mosaic_and_mixup_very_narrow_images(w, h):
+    """Regression (found by this fuzzer, fixed in 99a5d29): a tile resized to int(w * ratio) = 0 px made
+    cv2.resize assert (a 1x25 image at img_scale (32, 24) is like a 10x7000 panorama at 640)."""
+    prop_mosaic(_narrow_sample(w, h), [_narrow_sample(w, h)], seed=0)
+    sample = _narrow_sample(w, h)
+    sample.update(keypoints=np.zeros((1, 17, 2), np.float32), keypoints_visible=np.ones((1, 17), np.float32),
+                  bbox=np.zeros((1, 4), np.float32), bbox_score=np.ones(1, np.float32),
+                  category_id=np.ones(1, np.int64), area=np.ones(1, np.float32))
+    for seed in range(4):
+        prop_mixup(_narrow_sample(w, h), [sample], seed=seed)
