@@ -157,3 +157,17 @@ def test_parallel_branch_loads_checkpoint(cfg, tmp_path):
     for k, v in src.state_dict().items():
         assert torch.equal(v, dst.state_dict()[k]), k
     assert not any(p.requires_grad for p in dst.parameters())
+
+
+def test_unlabelled_instances_give_finite_zero_losses(cfg):
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    batch = _batch(cfg, model, n=2)
+    for d in batch['data_samples']:
+        d.gt_instance_labels.keypoint_weights = torch.zeros_like(
+            torch.as_tensor(d.gt_instance_labels.keypoint_weights))
+        d.gt_instances.keypoints_visible = d.gt_instances.keypoints_visible * 0
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    assert float(losses['loss_kpt']) == 0 and float(losses['loss_parallel']) == 0
+    t = centred_heatmap_targets(torch.zeros(1, 3, 2), torch.zeros(1, 3), (96, 128), (24, 32))
+    assert torch.isfinite(t).all() and t.abs().sum() == 0

@@ -66,14 +66,16 @@ class SSTNTopdownEstimator(TopdownPoseEstimator):
                  init_cfg: OptMultiConfig = None,
                  metainfo: Optional[dict] = None) -> None:
         if head is None:
-            raise ValueError('SSTNTopdownEstimator: a heatmap `head` config is required')
+            raise ValueError('SSTNTopdownEstimator: a `head` config (heatmap or regression head) '
+                             'is required')
         super().__init__(backbone=backbone, neck=neck, head=head, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg, metainfo=metainfo)
         for attr in ('loss_module', 'decode'):
             if not hasattr(self.head, attr):
                 raise TypeError(f'SSTNTopdownEstimator: head {type(self.head).__name__} has no '
-                                f'`{attr}`; a heatmap head (e.g. HeatmapHead) is required')
+                                f'`{attr}`; a heatmap or regression head (e.g. HeatmapHead, '
+                                'RegressionHead) is required')
         self.localization = MODELS.build(localization)
         self.parallel_sppe = FrozenPoseBranch(**parallel_sppe) if parallel_sppe else None
         self.parallel_loss = MODELS.build(parallel_loss) if parallel_sppe else None
