@@ -58,7 +58,7 @@ def _last_checkpoint(work: Path) -> Path:
     return Path(pointer)
 
 
-@pytest.mark.parametrize("stall_in", ["put", "replace"])
+@pytest.mark.parametrize("stall_in", ["put", pytest.param("replace", marks=pytest.mark.slow)])
 def test_sigkill_during_checkpoint_write_then_resume(tmp_path, stall_in):
     """Killed half-way through writing iter_4.pth (put) or before its rename (replace)."""
     work = tmp_path / "work"

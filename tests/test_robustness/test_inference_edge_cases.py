@@ -154,12 +154,24 @@ def test_demo_on_folder_of_odd_image_files(monkeypatch, checkpoint, tmp_path, ph
     assert all(np.isfinite(e["keypoints"]).all() for e in entries)
 
 
-@pytest.mark.parametrize("content", [b"", b"\xff\xd8\xff\xe0" + b"\x00" * 64], ids=["empty", "jpeg-header-only"])
-def test_demo_on_unreadable_image_file(monkeypatch, checkpoint, tmp_path, content):
+def test_demo_on_unreadable_image_file(monkeypatch, checkpoint, tmp_path):
     bad = tmp_path / "broken.jpg"
-    bad.write_bytes(content)
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)  # a JPEG signature and nothing decodable
     with pytest.raises(ValueError, match=r"cannot decode image file .*broken\.jpg"):
         _demo(monkeypatch, checkpoint, bad, tmp_path / "out")
+
+
+@pytest.mark.parametrize("content", [b"", b"definitely not an image" * 20], ids=["empty", "text"])
+def test_unreadable_image_files_in_a_folder(tmp_path, content):
+    """The demo's input reader (FrameSource, used before any model work) names the file."""
+    from rtmo_plugin.apis import FrameSource
+
+    cv2.imwrite(str(tmp_path / "a_good.png"), np.zeros((4, 4, 3), np.uint8))
+    (tmp_path / "b_bad.png").write_bytes(content)
+    frames = iter(FrameSource(tmp_path))
+    assert next(frames).name == "a_good.png"
+    with pytest.raises(ValueError, match=r"cannot decode image file .*b_bad\.png"):
+        next(frames)
 
 
 @pytest.fixture(scope="module")
@@ -197,12 +209,15 @@ def test_demo_survives_truncated_video(monkeypatch, checkpoint, tmp_path, trunca
     assert {e["image_id"] for e in entries} <= set(range(decodable))
 
 
-def test_demo_on_video_cut_before_its_index(monkeypatch, checkpoint, tmp_path, shared_data):
-    """street.mp4 keeps its index ('moov') at the end: any cut makes it unopenable -> a clear error."""
+def test_video_cut_before_its_index(tmp_path, shared_data):
+    """street.mp4 keeps its index ('moov') at the end: any cut makes it unopenable -> a clear error from the
+    demo's reader (FrameSource), which tools/demo.py iterates."""
+    from rtmo_plugin.apis import FrameSource
+
     src = shared_data / "video" / "street.mp4"
     if not src.is_file():
         pytest.skip("street.mp4 not in the shared data")
     cut = tmp_path / "street_cut.mp4"
     cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
     with pytest.raises(RuntimeError, match=r"cannot open video .*street_cut\.mp4"):
-        _demo(monkeypatch, checkpoint, cut, tmp_path / "out")
+        list(FrameSource(cut))
