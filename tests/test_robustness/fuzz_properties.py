@@ -328,7 +328,8 @@ PROPERTIES: Dict[str, Tuple[Callable, Dict[str, Any]]] = {
     "dcc_decode": (lambda inputs: prop_dcc_decode(*inputs), dict(inputs=_dcc_inputs())),
     "dcc_static_decode": (lambda logits, scale: prop_dcc_static_decode(logits[0], logits[1], scale), dict(
         logits=st.integers(0, 4).flatmap(lambda n: st.tuples(*(
-            hnp.arrays(np.float32, (n, 3, bins), elements=st.floats(-2.0 ** 100, 2.0 ** 100, **FINITE)) for bins in (8, 6)))),
+            hnp.arrays(np.float32, (n, 3, bins), elements=st.floats(-2.0 ** 100, 2.0 ** 100, **FINITE))
+            for bins in (8, 6)))),
         scale=st.floats(-1e4, 1e4, **FINITE))),
 }
 
