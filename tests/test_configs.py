@@ -1,4 +1,5 @@
 """Our RTMO configs reproduce MMPose's recipes, with the plugin's components in place of the RTMO-specific ones."""
+import copy
 from typing import Any
 
 import pytest
@@ -108,3 +109,28 @@ def test_stage_switch_hook_replaces_both_reference_hooks(variant, dataset):
 def test_every_plugin_config_is_tested(repo_root):
     shipped = {p.name for p in (repo_root / "configs").glob("rtmo-*.py")}
     assert shipped == set(PLUGIN_CONFIGS.values())
+
+
+@pytest.mark.parametrize("variant,dataset", PAIRS)
+def test_pipelines_hooks_and_model_build_with_the_plugin_components(variant, dataset):
+    """Every transform, hook and model part of the config is registered and accepts the config's arguments."""
+    import torch
+    from mmpose.registry import HOOKS, MODELS, TRANSFORMS
+
+    ours, _ = _load(variant, dataset)
+    stage_hook = next(h for h in ours.custom_hooks if h["type"] == "RTMOStageSwitchHook")
+    pipelines = {"stage1": ours.train_dataloader.dataset.pipeline, "stage2": stage_hook["new_train_pipeline"],
+                 "val": ours.val_dataloader.dataset.pipeline}
+    for name, pipeline in pipelines.items():
+        for step in pipeline:
+            assert TRANSFORMS.build(copy.deepcopy(step)) is not None, (name, step["type"])
+    for hook in ours.custom_hooks:
+        hook = copy.deepcopy(hook)
+        hook.pop("priority", None)  # the runner pops it before building, as here
+        assert HOOKS.build(hook) is not None, hook["type"]
+    model_cfg = copy.deepcopy(ours.model)
+    model_cfg.backbone.init_cfg = None
+    with torch.device("meta"):
+        model = MODELS.build(model_cfg)
+    aug = model.data_preprocessor.batch_augments[0]
+    assert type(aug).__name__ == "RTMOBatchSyncResize"
