@@ -89,3 +89,29 @@ def test_stock_checkpoint_hook_loses_the_checkpoint(tmp_path):
     assert last.name == "iter_2.pth" and not last.exists()  # deleted before the new one was written
     with pytest.raises(Exception):
         _load_checkpoint(str(work / "iter_4.pth"), map_location="cpu")  # half-written
+
+
+def test_best_checkpoint_is_written_atomically(tmp_path, monkeypatch):
+    """``save_best`` goes through the same temp-file + rename path (no temp files left, loadable best file)."""
+    from mmpose.registry import HOOKS
+
+    import rtmo_plugin.engine.hooks.atomic_checkpoint_hook as ach
+
+    from .toy_runner import ToyDataset, make_runner
+
+    committed = []
+    original = ach.commit_file
+    monkeypatch.setattr(ach, "commit_file", lambda tmp, final: (committed.append(Path(final).name),
+                                                                original(tmp, final)))
+
+    runner = make_runner(str(tmp_path), ToyDataset(4), 4, "atomic-best")
+    runner.train()
+    hook = HOOKS.build(dict(type="AtomicCheckpointHook", interval=2, by_epoch=False, save_best="loss", rule="less"))
+    hook.before_train(runner)
+    hook.after_val_epoch(runner, {"loss": 0.5})
+    hook.after_val_epoch(runner, {"loss": 0.25})
+    best = sorted(p.name for p in tmp_path.glob("best_*.pth"))
+    assert best == ["best_loss_iter_4.pth"], best
+    assert _load_checkpoint(str(tmp_path / best[0]), map_location="cpu")["meta"]["iter"] == 4
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+    assert committed.count("best_loss_iter_4.pth") == 2, committed  # both improvements, each via temp + rename

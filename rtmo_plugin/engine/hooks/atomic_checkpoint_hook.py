@@ -18,6 +18,7 @@ from it. Left-over temporary files of a killed run are removed at the next ``bef
 (``save_best``) are written atomically too. Non-local backends (``backend_args`` for S3 etc.) fall back to the
 parent behaviour with a warning.
 """
+import functools
 import os
 import os.path as osp
 import re
@@ -121,7 +122,7 @@ class AtomicCheckpointHook(CheckpointHook):
     def _atomic_save(self, runner: Any, filename: str, meta: Optional[dict] = None,
                      save_fn: Optional[Any] = None, **overrides: Any) -> None:
         """Let the runner write ``filename`` into ``out_dir`` through a temporary file."""
-        save = save_fn or runner.save_checkpoint
+        save = save_fn or functools.partial(type(runner).save_checkpoint, runner)  # the class's, never the patch
         tmp_name = f".{filename}.tmp-{os.getpid()}"
         kwargs = dict(save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
                       meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
