@@ -129,7 +129,13 @@ class RTMODCCHead(BaseModule):
         """
         if self.assigner is None:
             raise RuntimeError("RTMODCCHead.loss: the head was built without an assigner config")
+        missing = [n for n in ("loss_cls", "loss_bbox", "loss_oks", "loss_vis") if getattr(self, n) is None]
+        if missing:
+            raise RuntimeError(f"RTMODCCHead.loss: no config given for {missing}")
         flat = self._flatten(self.forward(feats))
+        if "keypoints" not in flat:
+            raise RuntimeError("RTMODCCHead.loss: the proxy keypoint branch runs only in training mode; call "
+                               "model.train() before computing losses")
         num_imgs, num_priors = flat["cls"].shape[:2]
         masks = [self._heatmap_mask(ds) for ds in batch_data_samples]
         targets = build_targets(self.assigner, flat["priors"], flat["cls"].detach(), flat["bboxes"].detach(),

@@ -152,3 +152,9 @@ def test_stage_switch_attributes_are_settable_by_dotted_name(head):
     head.train()
     losses = head.loss(_feats(batch=1), [_sample([_person(128, 128)])])
     assert "loss_bbox_aux" in losses
+
+
+def test_loss_in_eval_mode_is_a_clear_error(head):
+    head.eval()
+    with pytest.raises(RuntimeError, match="training mode"):
+        head.loss(_feats(batch=1), [_sample([_person(128, 128)])])
