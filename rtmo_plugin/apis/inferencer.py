@@ -107,12 +107,14 @@ class RTMOInferencer:
         self.fast = None
         self.session = None
         self._tmpdir = None
-        if mode in ("fast", "onnx"):
+        if mode == "fast":
             self.fast = convert_to_fast(model, self.input_size, cfg.get("score_thr"), cfg.get("nms_thr"))
         if mode == "onnx":
             if onnx_path is None:
                 self._tmpdir = tempfile.TemporaryDirectory(prefix="rtmo_onnx_")
-                onnx_path = export_onnx(self.fast.cpu(), Path(self._tmpdir.name) / "rtmo.onnx")
+                exportable = convert_to_fast(model.cpu(), self.input_size, cfg.get("score_thr"), cfg.get("nms_thr"),
+                                             kernels="torch")
+                onnx_path = export_onnx(exportable, Path(self._tmpdir.name) / "rtmo.onnx")
             self.session = onnx_session(onnx_path, num_threads)
 
     @property

@@ -39,12 +39,16 @@ class FastDCC(nn.Module):
 
     def __init__(self, dcc: nn.Module, bbox_padding: float = 1.25) -> None:
         super().__init__()
-        self.num_keypoints, self.feat_channels = dcc.pos_enc.shape  # K, D
+        linear = dcc.pose_to_kpts[0]
+        gau = dcc.gau
+        self.num_keypoints = linear.out_features // dcc.x_fc.out_features  # K
+        self.feat_channels = dcc.x_fc.out_features  # D
         self.bbox_padding = float(bbox_padding)
         self.pose_to_kpts = fuse_linear_bn(dcc.pose_to_kpts[0], dcc.pose_to_kpts[1])
-        gau = dcc.gau
         self.s = gau.gamma.shape[1]  # GAU attention width s
         self.e = (gau.uv.out_features - self.s) // 2  # GAU expansion width e
+        act = getattr(gau, "act", None) or getattr(gau, "act_fn", None)
+        self.gau_act = nn.ReLU() if isinstance(act, nn.ReLU) else nn.SiLU()
         self.norm_scale = self.feat_channels ** -0.5
         self.norm_eps = float(getattr(gau.ln, "eps", 1e-5))
         with torch.no_grad():
@@ -54,8 +58,13 @@ class FastDCC(nn.Module):
             self.o = nn.Linear(gau.o.in_features, gau.o.out_features, bias=gau.o.bias is not None)
             self.o.load_state_dict(gau.o.state_dict())
             self.register_buffer("qk_gamma", gau.gamma.detach().clone())  # (2, s)
-            self.register_buffer("qk_beta", gau.beta.detach()[:, None, :] + dcc.pos_enc.detach()[None])  # (2, K, s)
-            self.register_buffer("res_scale", gau.res_scale.scale.detach().clone())  # (D,)
+            pos_enc = getattr(dcc, "pos_enc", None)  # learnable keypoint position encoding (K, s), optional
+            if pos_enc is None:
+                pos_enc = torch.zeros(self.num_keypoints, self.s)
+            self.register_buffer("qk_beta", gau.beta.detach()[:, None, :] + pos_enc.detach()[None])  # (2, K, s)
+            res_scale = getattr(gau, "res_scale", None)  # residual branch exists when in == out token size
+            self.register_buffer("res_scale", res_scale.scale.detach().clone() if res_scale is not None
+                                 else torch.zeros(self.feat_channels))  # (D,)
             # folded bin-encoding adapters: logits = (f @ W) . SPE(p)
             self.register_buffer("x_fc_weight", dcc.x_fc.weight.detach().clone())  # (D, 2F)
             self.register_buffer("y_fc_weight", dcc.y_fc.weight.detach().clone())
@@ -74,7 +83,7 @@ class FastDCC(nn.Module):
         """
         norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True) * self.norm_scale
         y = x / norm.clamp(min=self.norm_eps) * self.norm_gain
-        u, v, base = F.silu(self.uv(y)).split([self.e, self.e, self.s], dim=-1)
+        u, v, base = self.gau_act(self.uv(y)).split([self.e, self.e, self.s], dim=-1)
         q = base * self.qk_gamma[0] + self.qk_beta[0]
         k = base * self.qk_gamma[1] + self.qk_beta[1]
         kernel = F.relu(torch.matmul(q, k.transpose(1, 2)) / math.sqrt(self.s)).square()  # (M, K, K)

@@ -76,12 +76,12 @@ class FastDenseHead(nn.Module):
             self.cls_convs.append(nn.Sequential(*[
                 _conv_bn_act(head, f"head_module.conv_cls.{level}.{j}")
                 for j in range(len(head.get_submodule(f"head_module.conv_cls.{level}")))]))
-            self.cls_outs.append(fuse_conv_bn(head.get_submodule(f"head_module.out_cls.{level}"), None))
+            self.cls_outs.append(ConvAct(fuse_conv_bn(head.get_submodule(f"head_module.out_cls.{level}"), None), None))
             self.pose_convs.append(nn.Sequential(*[
                 _conv_bn_act(head, f"head_module.conv_pose.{level}.{j}")
                 for j in range(len(head.get_submodule(f"head_module.conv_pose.{level}")))]))
-            self.pose_outs.append(self._stack_outputs(head, level))
-        self.pose_vec_channels = self.pose_outs[0].out_channels - 4 - self.num_keypoints
+            self.pose_outs.append(ConvAct(self._stack_outputs(head, level), None))
+        self.pose_vec_channels = self.pose_outs[0].conv.out_channels - 4 - self.num_keypoints
         priors, prior_strides = make_priors(input_size, strides)
         # precomputed per input size: cell centres g and strides s used by the box decoding and the DCC
         self.register_buffer("priors", priors, persistent=False)

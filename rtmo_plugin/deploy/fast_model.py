@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from .fast_dcc import FastDCC
 from .fast_dense_head import FastDenseHead
-from .fused_tree import fuse_module_tree
+from .fused_tree import OneDNNConvAct, fuse_module_tree, onednn_available, use_onednn_kernels
 from .nms import batched_nms
 
 #: RTMO test-time defaults (MMPose configs): score threshold, NMS IoU threshold.
@@ -49,12 +49,14 @@ class FastRTMO(nn.Module):
         mean (Tensor | None): ``(3,)`` normalisation mean of the data preprocessor (None = identity).
         std (Tensor | None): ``(3,)`` normalisation std.
         bgr_to_rgb (bool): whether the preprocessor swaps channels first.
+        channels_last (bool): run the convolutions in NHWC memory layout (oneDNN picks faster kernels on CPU
+            and never falls back to the im2col path that NCHW small-batch convs take).
     """
 
     def __init__(self, backbone: nn.Module, neck: Optional[nn.Module], dense_head: FastDenseHead, dcc: FastDCC,
                  score_thr: float = DEFAULT_SCORE_THR, nms_thr: float = DEFAULT_NMS_THR,
                  max_per_image: Optional[int] = None, mean: Optional[Tensor] = None, std: Optional[Tensor] = None,
-                 bgr_to_rgb: bool = False) -> None:
+                 bgr_to_rgb: bool = False, channels_last: bool = True) -> None:
         super().__init__()
         if not 0.0 < nms_thr < 1.0:
             raise ValueError(f"nms_thr must be in (0, 1), got {nms_thr}")
@@ -67,6 +69,7 @@ class FastRTMO(nn.Module):
         num_priors = dense_head.priors.shape[0]
         self.max_per_image = int(min(max_per_image or num_priors, num_priors))
         self.bgr_to_rgb = bool(bgr_to_rgb)
+        self.channels_last = bool(channels_last)
         self.normalize = mean is not None and std is not None and not (
             torch.all(mean == 0) and torch.all(std == 1))
         self.register_buffer("mean", (mean if mean is not None else torch.zeros(3)).view(1, -1, 1, 1).float(),
@@ -78,6 +81,11 @@ class FastRTMO(nn.Module):
     def input_size(self) -> Tuple[int, int]:
         """Model input ``(W, H)`` the priors were computed for."""
         return self.dense_head.input_size
+
+    @property
+    def kernels(self) -> str:
+        """``'onednn'`` when the convs run as oneDNN fused kernels (CPU only, not exportable), else ``'torch'``."""
+        return "onednn" if any(isinstance(m, OneDNNConvAct) for m in self.modules()) else "torch"
 
     @property
     def num_keypoints(self) -> int:
@@ -100,6 +108,8 @@ class FastRTMO(nn.Module):
             x = x.flip(1)
         if self.normalize:
             x = (x - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         feats = self.backbone(x)
         if self.neck is not None:
             feats = self.neck(feats)
@@ -150,7 +160,8 @@ def _preprocessor_norm(model: nn.Module) -> Tuple[Optional[Tensor], Optional[Ten
 
 @torch.no_grad()
 def convert_to_fast(model: nn.Module, input_size: Optional[Sequence[int]] = None, score_thr: Optional[float] = None,
-                    nms_thr: Optional[float] = None, max_per_image: Optional[int] = None) -> FastRTMO:
+                    nms_thr: Optional[float] = None, max_per_image: Optional[int] = None,
+                    channels_last: bool = True, kernels: str = "auto") -> FastRTMO:
     """Build the fast inference model from a trained RTMO ``BottomupPoseEstimator`` (ours or MMPose's).
 
     Args:
@@ -159,6 +170,10 @@ def convert_to_fast(model: nn.Module, input_size: Optional[Sequence[int]] = None
         score_thr (float | None): default ``test_cfg['score_thr']`` (RTMO: 0.1).
         nms_thr (float | None): default ``test_cfg['nms_thr']`` (RTMO: 0.65).
         max_per_image (int | None): default: no cap (all priors).
+        channels_last (bool): NHWC convolutions (see :class:`FastRTMO`).
+        kernels (str): ``'onednn'`` runs every conv (+ its activation) as one oneDNN fused kernel on the CPU;
+            ``'torch'`` uses standard modules (required for ONNX export and for CUDA); ``'auto'`` picks 'onednn'
+            for a CPU model when this torch build has the kernel, else 'torch'.
 
     Returns:
         FastRTMO: a new module in eval mode on the model's device; ``model`` is not modified.
@@ -176,6 +191,12 @@ def convert_to_fast(model: nn.Module, input_size: Optional[Sequence[int]] = None
     strides = tuple(int(s if not isinstance(s, (tuple, list)) else s[0])
                     for s in getattr(head, "featmap_strides", (16, 32)))
     device = next(model.parameters()).device
+    if kernels not in ("auto", "onednn", "torch"):
+        raise ValueError(f"kernels must be 'auto', 'onednn' or 'torch', got {kernels!r}")
+    if kernels == "auto":
+        kernels = "onednn" if device.type == "cpu" and onednn_available() else "torch"
+    if kernels == "onednn" and (device.type != "cpu" or not onednn_available()):
+        raise ValueError("kernels='onednn' needs a CPU model and a torch build with oneDNN")
     mean, std, bgr_to_rgb = _preprocessor_norm(model)
     neck = fuse_module_tree(model.neck) if getattr(model, "neck", None) is not None else None
     if neck is not None:
@@ -188,5 +209,10 @@ def convert_to_fast(model: nn.Module, input_size: Optional[Sequence[int]] = None
         score_thr=cfg.get("score_thr", DEFAULT_SCORE_THR) if score_thr is None else score_thr,
         nms_thr=cfg.get("nms_thr", DEFAULT_NMS_THR) if nms_thr is None else nms_thr,
         max_per_image=max_per_image,
-        mean=mean, std=std, bgr_to_rgb=bgr_to_rgb)
-    return fast.to(device).eval()
+        mean=mean, std=std, bgr_to_rgb=bgr_to_rgb, channels_last=channels_last)
+    fast = fast.to(device).eval()
+    if kernels == "onednn":
+        use_onednn_kernels(fast)
+    if channels_last:
+        fast = fast.to(memory_format=torch.channels_last)  # 4-D conv weights in NHWC order
+    return fast

@@ -6,12 +6,17 @@ from mmcv ``ConvModule`` (conv -> BN -> activation) and mmpose ``RepVGGBlock`` (
 
 * every ``ConvModule`` with order ``conv, norm, act`` becomes :class:`ConvAct` (one conv with bias + activation);
 * every ``RepVGGBlock`` without an identity branch becomes one 3x3 :class:`ConvAct` (re-parameterised);
-* mmcv ``Swish`` (``x * sigmoid(x)``) becomes the equivalent fused ``nn.SiLU``.
+* mmcv ``Swish`` (``x * sigmoid(x)``) becomes the equivalent fused ``nn.SiLU``;
+* an SPP block with parallel max-pools of sizes 5, 9, 13 (stride 1, same padding) becomes a cascade of three
+  5x5 pools (:class:`CascadedSPP`): ``pool9 = pool5 o pool5`` and ``pool13 = pool5 o pool5 o pool5`` exactly
+  (the implicit -inf padding makes the composed windows equal the large ones, clipped at the border), at a third
+  of the comparisons.
 
 The source module is never changed, so ``model.eval()`` results stay available next to the fused copy.
 """
 import copy
 
+import torch
 from torch import Tensor, nn
 
 from .fuse import fuse_conv_bn, merge_parallel_convs
@@ -40,6 +45,96 @@ class ConvAct(nn.Module):
             Tensor: ``(B, C_out, H', W')``.
         """
         return self.act(self.conv(x))
+
+
+#: activation -> oneDNN post-op name of ``torch.ops.mkldnn._convolution_pointwise``
+_ONEDNN_POST_OPS = {nn.SiLU: "swish", nn.ReLU: "relu", nn.Identity: "none"}
+
+
+def onednn_available() -> bool:
+    """Whether this torch build has oneDNN's fused convolution + activation CPU kernel."""
+    return torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+
+class OneDNNConvAct(ConvAct):
+    """:class:`ConvAct` computed by oneDNN's fused kernel (conv + bias + activation in one pass, CPU, float32).
+
+    Same parameters as :class:`ConvAct`; only the kernel differs. oneDNN handles every conv here, including the
+    1x1 convs that PyTorch's default CPU dispatch sends to its slower GEMM fallback. Not exportable to ONNX
+    (build the fast model with ``kernels='torch'`` for export).
+    """
+
+    def __init__(self, conv: nn.Conv2d, act: "nn.Module | None") -> None:
+        super().__init__(conv, act)
+        if type(self.act) not in _ONEDNN_POST_OPS:
+            raise ValueError(f"no oneDNN post-op for activation {type(self.act).__name__}")
+        self.post_op = _ONEDNN_POST_OPS[type(self.act)]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Same contract as :meth:`ConvAct.forward`."""
+        conv = self.conv
+        return torch.ops.mkldnn._convolution_pointwise(x, conv.weight, conv.bias, list(conv.padding),
+                                                       list(conv.stride), list(conv.dilation), conv.groups,
+                                                       self.post_op, [], "")
+
+
+def use_onednn_kernels(module: nn.Module) -> nn.Module:
+    """Replace every :class:`ConvAct` inside ``module`` (in place) by :class:`OneDNNConvAct` where supported.
+
+    Args:
+        module (nn.Module): a fused tree (see :func:`fuse_module_tree`).
+
+    Returns:
+        nn.Module: ``module``.
+    """
+    for name, child in list(module.named_children()):
+        if type(child) is ConvAct and type(child.act) in _ONEDNN_POST_OPS and child.conv.padding_mode == "zeros":
+            setattr(module, name, OneDNNConvAct(child.conv, child.act))
+        else:
+            use_onednn_kernels(child)
+    return module
+
+
+class CascadedSPP(nn.Module):
+    """Spatial pyramid pooling ``conv2(cat[x, pool_5(x), pool_9(x), pool_13(x)])`` with cascaded 5x5 pools.
+
+    Args:
+        conv1 (nn.Module): input projection (already fused).
+        conv2 (nn.Module): output projection (already fused).
+        num_pools (int): number of pyramid levels (pool sizes 5, 9, 13, ... = 4 i + 1).
+    """
+
+    def __init__(self, conv1: nn.Module, conv2: nn.Module, num_pools: int) -> None:
+        super().__init__()
+        self.conv1 = conv1
+        self.conv2 = conv2
+        self.num_pools = num_pools
+        self.pool = nn.MaxPool2d(5, stride=1, padding=2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(B, C_in, H, W)`` -> ``(B, C_out, H, W)``."""
+        x = self.conv1(x)
+        pyramid = [x]
+        for _ in range(self.num_pools):
+            pyramid.append(self.pool(pyramid[-1]))
+        return self.conv2(torch.cat(pyramid, dim=1))
+
+
+def _cascadable_spp(module: nn.Module) -> bool:
+    pools = getattr(module, "poolings", None)
+    if type(module).__name__ != "SPPBottleneck" or pools is None:
+        return False
+    for i, pool in enumerate(pools):
+        size = (5 + 4 * i, 5 + 4 * i)
+        if not (isinstance(pool, nn.MaxPool2d) and _pair(pool.kernel_size) == size and _pair(pool.stride) == (1, 1)
+                and _pair(pool.padding) == (size[0] // 2, size[1] // 2) and _pair(pool.dilation) == (1, 1)
+                and not pool.ceil_mode):
+            return False
+    return True
+
+
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 def _plain_activation(act: "nn.Module | None") -> "nn.Module | None":
@@ -86,7 +181,10 @@ def _is_repvgg(module: nn.Module) -> bool:
 
 def _fuse_children(module: nn.Module) -> None:
     for name, child in list(module.named_children()):
-        if _is_repvgg(child):
+        if _cascadable_spp(child):
+            setattr(module, name, CascadedSPP(_fuse_conv_module(child.conv1), _fuse_conv_module(child.conv2),
+                                              len(child.poolings)))
+        elif _is_repvgg(child):
             setattr(module, name, _fuse_repvgg(child))
         elif _is_conv_module(child):
             setattr(module, name, _fuse_conv_module(child))

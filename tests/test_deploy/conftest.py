@@ -41,6 +41,14 @@ def fast_t(rtmo_t_ours):
 
 
 @pytest.fixture(scope="session")
+def fast_t_torch(rtmo_t_ours):
+    """``convert_to_fast`` with standard torch kernels (the exportable variant)."""
+    from rtmo_plugin.deploy import convert_to_fast
+
+    return convert_to_fast(rtmo_t_ours, INPUT_SIZE, kernels="torch")
+
+
+@pytest.fixture(scope="session")
 def fast_t_out(fast_t, noise_batch):
     """Fast-mode outputs on ``noise_batch``."""
     with torch.no_grad():

@@ -48,6 +48,13 @@ def test_fast_equals_eval_ours(rtmo_t_ours, fast_t, fast_t_out, noise_batch) -> 
     assert _assert_same(_eval_predict(rtmo_t_ours, noise_batch), fast_t_out) >= 10, "test needs detections"
 
 
+def test_torch_kernels_equal_eval_too(rtmo_t_ours, fast_t_torch, noise_batch) -> None:
+    assert fast_t_torch.kernels == "torch"
+    with torch.no_grad():
+        out = fast_t_torch(noise_batch[:2])
+    assert _assert_same(_eval_predict(rtmo_t_ours, noise_batch[:2]), out) >= 5
+
+
 def test_convert_leaves_source_model_unchanged(rtmo_t_ours) -> None:
     before = {k: v.clone() for k, v in rtmo_t_ours.state_dict().items()}
     convert_to_fast(rtmo_t_ours, INPUT_SIZE)

@@ -7,9 +7,9 @@ from rtmo_plugin.deploy import compare_with_torch, export_onnx, onnx_session
 
 
 @pytest.fixture(scope="module")
-def exported(fast_t, tmp_path_factory):
-    path = export_onnx(fast_t, tmp_path_factory.mktemp("onnx") / "rtmo_t.onnx", opset=17)
-    return fast_t, path
+def exported(fast_t_torch, tmp_path_factory):
+    path = export_onnx(fast_t_torch, tmp_path_factory.mktemp("onnx") / "rtmo_t.onnx", opset=17)
+    return fast_t_torch, path
 
 
 def test_graph_has_nms_dynamic_batch_and_opset(exported) -> None:
@@ -35,8 +35,11 @@ def test_onnxruntime_matches_pytorch(exported, noise_batch, batch: int) -> None:
     assert report["keypoints"] < 0.15  # float32 softmax-expectation noise floor, see test_fast_model
 
 
-def test_export_rejects_old_opset(exported) -> None:
+def test_export_rejects_old_opset_and_onednn_kernels(exported, fast_t) -> None:
     fast, path = exported
+    if fast_t.kernels == "onednn":
+        with pytest.raises(ValueError, match="kernels='torch'"):
+            export_onnx(fast_t, path.parent / "onednn.onnx")
     with pytest.raises(ValueError, match="opset"):
         export_onnx(fast, path.parent / "old.onnx", opset=13)
     with pytest.raises(TypeError, match="convert_to_fast"):
