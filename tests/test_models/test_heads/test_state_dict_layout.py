@@ -1,13 +1,13 @@
 """Our RTMO models have the released checkpoints' state-dict layout, for every variant, so they load strict."""
-from pathlib import Path
-
 import pytest
 import torch
 
 from rtmo_plugin.testing.reference import (PLUGIN_CONFIGS, build_model_skeleton, build_plugin_model,
                                            build_reference_model, count_parameters, state_dict_shapes)
+from rtmo_plugin.utils import shared_data_dir
 
-KEY_LISTS = Path(__file__).resolve().parents[3].parent / "shared" / "docs" / "state_dict_keys"
+# the released checkpoints' key lists live beside the shared data: ../shared/docs/state_dict_keys
+KEY_LISTS = shared_data_dir().parent / "docs" / "state_dict_keys"
 
 # MMPose / paper numbers (millions of parameters, 2 decimals)
 REFERENCE_PARAMS_M = {("t", "coco"): 6.83, ("s", "coco"): 9.87, ("m", "coco"): 22.53, ("l", "coco"): 44.69}
