@@ -22,7 +22,8 @@ def test_fuzz(name):
 
 @pytest.mark.slow
 def test_fuzz_10k():
-    per_property = math.ceil(SLOW_TOTAL / len(PROPERTIES)) + 20  # margin for examples hypothesis skips
+    # margin: codec_bad_shapes has only 341 distinct inputs, hypothesis stops when it has tried them all
+    per_property = math.ceil(SLOW_TOTAL / len(PROPERTIES)) + 100
     executed, start = {}, time.perf_counter()
     for name in sorted(PROPERTIES):
         executed[name] = run_property(name, per_property)
