@@ -25,7 +25,9 @@ def predict_dataloader(model: nn.Module, dataloader: Sequence, progress: bool = 
         progress: show a tqdm bar.
 
     Returns:
-        list[dict]: ``image_id, category_id=1, bbox (xywh), keypoints (K*3), score`` per instance.
+        list[dict]: ``image_id, category_id=1, bbox (xywh), keypoints (K*3), score`` per instance. Instances with
+        non-finite boxes or keypoints (an untrained model can produce them) are dropped: xtcocotools' COCOeval would
+        count their NaN OKS as a perfect match.
     """
     model.eval()
     results: List[dict] = []
@@ -44,6 +46,9 @@ def predict_dataloader(model: nn.Module, dataloader: Sequence, progress: bool = 
             boxes = np.asarray(pred.bboxes).reshape(-1, 4)
             scores = np.asarray(pred.bbox_scores).reshape(-1)
             for box, kp, ks, score in zip(boxes, kpts, kscores, scores):
+                if not (np.isfinite(kp).all() and np.isfinite(box).all() and np.isfinite(score)):
+                    # COCOeval counts a NaN OKS as a match (NaN < thr is False), so NaN poses would score AP 1
+                    continue
                 kp3 = np.concatenate([kp, ks[:, None]], axis=1)
                 results.append(dict(image_id=img_id, category_id=1, score=float(score),
                                     bbox=[float(box[0]), float(box[1]), float(box[2] - box[0]),

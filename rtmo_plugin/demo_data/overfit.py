@@ -61,6 +61,8 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
     from .training import train_with_record
 
     register_all_modules(init_default_scope=False)
+    from mmengine.registry import init_default_scope
+    init_default_scope("mmpose")
     coco_mini = shared_data_dir() / "coco_mini"
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -154,6 +154,8 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     from .training import train_with_record
 
     register_all_modules(init_default_scope=False)
+    from mmengine.registry import init_default_scope
+    init_default_scope("mmpose")
     start = time.time()
     out_dir = Path(out_dir)
     data_dir, work_dir = out_dir / "data", out_dir / "work_dir"
@@ -163,15 +165,21 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
 
     cfg = build_config(data_dir, work_dir, max_epochs, config)
     cfg.log_level = "WARNING"
-    record = train_with_record(cfg, budget_seconds=budget_minutes * 60, desc="train RTMO (CPU)")
+    val_loader = Runner.build_dataloader(cfg.val_dataloader)
+    ann_file = data_dir / "annotations" / "val.json"
+
+    def eval_fn(model: Any) -> Dict[str, float]:
+        m = evaluate_box_and_keypoints(model, val_loader, ann_file)
+        return {"kpt AP": m["kpt_AP"], "box AP": m["box_AP"]}
+
+    record = train_with_record(cfg, budget_seconds=budget_minutes * 60, desc="train RTMO (CPU)", eval_fn=eval_fn)
 
     model = load_trained_model(cfg, work_dir / "final.pth")
-    val_loader = Runner.build_dataloader(cfg.val_dataloader)
-    metrics = evaluate_box_and_keypoints(model, val_loader, data_dir / "annotations" / "val.json", progress=True)
+    metrics = evaluate_box_and_keypoints(model, val_loader, ann_file, progress=True)
 
     shared = shared_data_dir()
     files = visualise(model, data_dir, out_dir, shared if shared.is_dir() else None)
-    aps = {k.replace("coco/", "kpt "): v for k, v in record.val_metrics.items() if k in ("coco/AP", "coco/AP .5")}
+    aps = {k: v for k, v in record.val_metrics.items() if k in ("kpt AP", "box AP")}
     plot_curves(record.iters, {k: v for k, v in record.losses.items()}, record.val_iters, aps,
                 out_dir / "curves.png", title=f"small RTMO on synthetic figures, final kpt AP {metrics['kpt_AP']:.3f}")
     files.append("curves.png")

@@ -6,7 +6,7 @@ any registry, so it never appears in configs).
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from mmengine.config import Config
 from mmengine.hooks import Hook
@@ -45,13 +45,16 @@ class ProgressRecorderHook(Hook):
         budget_seconds: stop training (at the end of the current epoch) after this many seconds; None = no limit.
         desc: progress bar label.
         show: draw the tqdm bar.
+        eval_fn: optional ``f(model) -> dict`` run at every validation with the weights validation uses (this hook
+            runs before ``EMAHook`` swaps the EMA weights back); its values are recorded next to the metric's.
     """
 
-    priority = "VERY_LOW"
+    priority = 45  # after_val_epoch must run before EMAHook's (49), which restores the raw weights
 
     def __init__(self, record: TrainingRecord, budget_seconds: Optional[float] = None, desc: str = "train",
-                 show: bool = True) -> None:
+                 show: bool = True, eval_fn: Optional[Callable[[Any], Dict[str, float]]] = None) -> None:
         self.record, self.budget, self.desc, self.show = record, budget_seconds, desc, show
+        self.eval_fn = eval_fn
         self._bar: Any = None
         self._t0 = 0.0
         self._iter_time = 0.0
@@ -86,6 +89,11 @@ class ProgressRecorderHook(Hook):
                                   "stopping training")
 
     def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, float]] = None) -> None:
+        metrics = dict(metrics or {})
+        if self.eval_fn is not None:
+            from mmengine.model import is_model_wrapper
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            metrics.update(self.eval_fn(model))
         if not metrics:
             return
         self.record.val_iters.append(runner.iter)
@@ -103,7 +111,8 @@ class ProgressRecorderHook(Hook):
 
 
 def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc: str = "train",
-                      show: bool = True, final_checkpoint: Optional[str] = "final.pth") -> TrainingRecord:
+                      show: bool = True, final_checkpoint: Optional[str] = "final.pth",
+                      eval_fn: Optional[Callable[[Any], Dict[str, float]]] = None) -> TrainingRecord:
     """Build a runner from ``cfg``, train with :class:`ProgressRecorderHook`, save ``final_checkpoint``.
 
     The final checkpoint goes through the hooks' ``before_save_checkpoint`` so, with an ``EMAHook``, its
@@ -115,6 +124,7 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
         desc: progress bar label.
         show: show the progress bar.
         final_checkpoint: file name in ``work_dir`` for the last weights (None: do not save).
+        eval_fn: extra evaluation at every validation (see :class:`ProgressRecorderHook`).
 
     Returns:
         TrainingRecord: the curves and timings.
@@ -123,7 +133,7 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
 
     record = TrainingRecord()
     runner = Runner.from_cfg(cfg)
-    runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show))
+    runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show, eval_fn))
     runner.train()
     if final_checkpoint:
         runner.save_checkpoint(str(Path(cfg.work_dir)), final_checkpoint, save_optimizer=False,

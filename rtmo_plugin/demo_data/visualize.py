@@ -32,6 +32,8 @@ def draw_poses(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, boxes
     for i in range(len(keypoints)):
         color = _PALETTE[i % len(_PALETTE)]
         kp, sc = np.asarray(keypoints[i]), np.asarray(scores[i])
+        if not np.isfinite(kp).all() or (boxes is not None and not np.isfinite(boxes[i]).all()):
+            continue
         if boxes is not None:
             x0, y0, x1, y1 = (int(round(v)) for v in boxes[i])
             cv2.rectangle(out, (x0, y0), (x1, y1), color, 1)
