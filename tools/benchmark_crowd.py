@@ -71,8 +71,8 @@ def main() -> None:
             spreads[name].append((t.percentile(25) * 1e3, t.percentile(75) * 1e3))
             line.append(f"{name} {t.median * 1e3:.0f} ms")
         print("  ".join(line), flush=True)
-    title = (f"CPU ({platform.machine()}, {args.threads} thread), random weights, {size[0]}x{size[1]} image; "
-             f"median of {args.repeats} interleaved runs, band = p25-p75")
+    title = (f"CPU ({platform.machine()}, {args.threads} torch thread), random weights, {size[0]}x{size[1]} image\n"
+             f"median of {args.repeats} interleaved runs per people count, band = p25-p75")
     path = plot_latency(args.people, medians, spreads, args.out, title)
     print(f"plot written to {path}")
 
