@@ -132,6 +132,8 @@ class RTMODCCHead(BaseModule):
         missing = [n for n in ("loss_cls", "loss_bbox", "loss_oks", "loss_vis") if getattr(self, n) is None]
         if missing:
             raise RuntimeError(f"RTMODCCHead.loss: no config given for {missing}")
+        pose_nms_cfg = test_cfg.get("pose_nms")
+        pose_nms = TASK_UTILS.build(pose_nms_cfg) if pose_nms_cfg is not None else None
         flat = self._flatten(self.forward(feats))
         if "keypoints" not in flat:
             raise RuntimeError("RTMODCCHead.loss: the proxy keypoint branch runs only in training mode; call "
@@ -224,7 +226,9 @@ class RTMODCCHead(BaseModule):
         Args:
             feats (Sequence[Tensor]): neck outputs per level ``(B, C, H_l, W_l)``.
             batch_data_samples (Sequence[PoseDataSample]): metainfo must hold ``input_size`` (w, h).
-            test_cfg (dict): ``score_thr`` (0.01 default; RTMO configs 0.1), ``nms_thr`` (0.65), ``nms_pre`` (100000).
+            test_cfg (dict): ``score_thr`` (0.01 default; RTMO configs 0.1), ``nms_thr`` (0.65), ``nms_pre`` (100000),
+                ``pose_nms`` (optional TASK_UTILS config, e.g. ``dict(type='ParametricPoseNMS')``: RMPE's parametric
+                pose NMS applied per image after the box NMS; with ``nms_thr=1.0`` it replaces the box NMS).
 
         Returns:
             List[InstanceData]: per image, in input pixels, highest score first: ``bboxes (N, 4)`` xyxy,
@@ -237,6 +241,8 @@ class RTMODCCHead(BaseModule):
         score_thr = test_cfg.get("score_thr", 0.01)
         nms_thr = test_cfg.get("nms_thr", 0.65)
         nms_pre = test_cfg.get("nms_pre", 100000)
+        pose_nms_cfg = test_cfg.get("pose_nms")
+        pose_nms = TASK_UTILS.build(pose_nms_cfg) if pose_nms_cfg is not None else None
         flat = self._flatten(self.forward(feats))
         scores_all = flat["cls"].sigmoid()
         results = []
@@ -251,8 +257,9 @@ class RTMODCCHead(BaseModule):
             if input_size is not None:
                 bboxes[:, 0::2].clamp_(0, input_size[0])
                 bboxes[:, 1::2].clamp_(0, input_size[1])
-            results.append(InstanceData(bboxes=bboxes.cpu().numpy(), bbox_scores=scores.cpu().numpy(),
-                                        scores=scores.cpu().numpy(), labels=np.zeros(len(idxs), dtype=np.int64),
-                                        keypoints=keypoints.cpu().numpy(), keypoint_scores=kpt_scores.cpu().numpy(),
-                                        keypoints_visible=kpt_scores.cpu().numpy()))
+            instances = InstanceData(bboxes=bboxes.cpu().numpy(), bbox_scores=scores.cpu().numpy(),
+                                     scores=scores.cpu().numpy(), labels=np.zeros(len(idxs), dtype=np.int64),
+                                     keypoints=keypoints.cpu().numpy(), keypoint_scores=kpt_scores.cpu().numpy(),
+                                     keypoints_visible=kpt_scores.cpu().numpy())
+            results.append(pose_nms.filter_instances(instances) if pose_nms is not None else instances)
         return results

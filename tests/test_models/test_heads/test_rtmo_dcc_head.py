@@ -158,3 +158,26 @@ def test_loss_in_eval_mode_is_a_clear_error(head):
     head.eval()
     with pytest.raises(RuntimeError, match="training mode"):
         head.loss(_feats(batch=1), [_sample([_person(128, 128)])])
+
+
+def test_pose_nms_option_is_applied_to_the_head_instances(head):
+    """``test_cfg.pose_nms`` runs RMPE's parametric pose NMS on what the box NMS kept (or on everything)."""
+    from mmpose.registry import TASK_UTILS
+
+    head.eval()
+    nms_cfg = dict(type="ParametricPoseNMS", normalisation="pixel", score_thr=0.0)
+    with torch.no_grad():
+        for conv in head.head_module.out_cls:
+            conv.bias.fill_(0.0)
+        for conv in head.head_module.out_bbox:  # wide boxes (8 strides): the box NMS has work to do
+            conv.bias.copy_(torch.tensor([0.0, 0.0, 2.0, 2.0]))
+        feats = _feats(batch=1)
+        for nms_thr in (0.65, 1.0):
+            plain = head.predict(feats, [_sample([])], test_cfg=dict(score_thr=0.1, nms_thr=nms_thr))[0]
+            with_pose_nms = head.predict(feats, [_sample([])], test_cfg=dict(
+                score_thr=0.1, nms_thr=nms_thr, pose_nms=nms_cfg))[0]
+            expected = TASK_UTILS.build(nms_cfg).filter_instances(plain)
+            assert len(plain) > 0 and len(with_pose_nms) == len(expected) > 0
+            for field in ("bboxes", "bbox_scores", "keypoints", "keypoint_scores", "keypoints_visible"):
+                np.testing.assert_allclose(with_pose_nms.get(field), expected.get(field), rtol=0, atol=1e-6)
+    assert len(plain) == 320, "nms_thr=1.0 must keep every prior above the score threshold for the pose NMS"
