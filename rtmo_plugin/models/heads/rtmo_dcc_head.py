@@ -132,8 +132,6 @@ class RTMODCCHead(BaseModule):
         missing = [n for n in ("loss_cls", "loss_bbox", "loss_oks", "loss_vis") if getattr(self, n) is None]
         if missing:
             raise RuntimeError(f"RTMODCCHead.loss: no config given for {missing}")
-        pose_nms_cfg = test_cfg.get("pose_nms")
-        pose_nms = TASK_UTILS.build(pose_nms_cfg) if pose_nms_cfg is not None else None
         flat = self._flatten(self.forward(feats))
         if "keypoints" not in flat:
             raise RuntimeError("RTMODCCHead.loss: the proxy keypoint branch runs only in training mode; call "
