@@ -183,6 +183,10 @@ def convert_to_fast(model: nn.Module, input_size: Optional[Sequence[int]] = None
             raise ValueError(f"convert_to_fast needs a BottomupPoseEstimator-like model with .{name}")
     head = model.head
     cfg = _test_cfg(model)
+    unsupported = [k for k in ("pose_nms", "flip_test", "multiscale_test") if cfg.get(k)]
+    if unsupported:
+        raise ValueError(f"convert_to_fast: test_cfg options {unsupported} are not implemented in the fast mode / "
+                         "ONNX graph (greedy box NMS only); use eval mode for them")
     if input_size is None:
         if "input_size" not in cfg:
             raise ValueError("input_size not given and the model's test_cfg has no 'input_size'")

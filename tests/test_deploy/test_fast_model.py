@@ -91,3 +91,13 @@ def test_fast_is_batch_consistent(fast_t, fast_t_out, noise_batch) -> None:
     sel = batched.batch_index == 1
     torch.testing.assert_close(batched.keypoints[sel], single.keypoints, atol=0.1, rtol=0)
     torch.testing.assert_close(batched.scores[sel], single.scores, atol=1e-5, rtol=0)
+
+
+def test_unsupported_test_cfg_options_are_refused(rtmo_t_ours) -> None:
+    saved = rtmo_t_ours.test_cfg
+    rtmo_t_ours.test_cfg = dict(saved, pose_nms=dict(type="ParametricPoseNMS"))
+    try:
+        with pytest.raises(ValueError, match="pose_nms"):
+            convert_to_fast(rtmo_t_ours, INPUT_SIZE)
+    finally:
+        rtmo_t_ours.test_cfg = saved
