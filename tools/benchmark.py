@@ -6,7 +6,7 @@ Weights: random, with the head's output layers rescaled so the models detect peo
 (repeated to fill the batch), uniform noise when the shared data is absent.
 
 Example:
-    python tools/benchmark.py --repeats 20 --threads 2
+    python tools/benchmark.py --repeats 15 --threads 1
 """
 import argparse
 import platform
@@ -20,7 +20,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 8], help="batch sizes")
     parser.add_argument("--repeats", type=int, default=15, help="timed interleaved rounds per setting")
     parser.add_argument("--warmup", type=int, default=2, help="untimed rounds per setting")
-    parser.add_argument("--threads", type=int, default=2, help="intra-op threads for torch and onnxruntime")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="intra-op threads for torch and onnxruntime (1: on a shared CPU, multi-threaded torch "
+                             "timings collapse under contention)")
     parser.add_argument("--checkpoint", default=None, help="weights for every variant given (else random)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda (cuda: reference/eval/fast only)")
     parser.add_argument("--fp16", action="store_true", help="cuda only: half precision for all torch backends")
