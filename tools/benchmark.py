@@ -72,7 +72,7 @@ def main() -> None:
             make_detecting(ours, size, seed=0, positive_fraction=0.02)
         ref = build_reference_model(variant).eval()
         ref.load_state_dict(ours.state_dict(), strict=True)
-        fast = convert_to_fast(ours, kernels="onednn" if device.type == "cpu" else "torch")
+        fast = convert_to_fast(ours, kernels="auto" if device.type == "cpu" else "torch")
         onnx_path = export_onnx(convert_to_fast(ours, kernels="torch"), Path(tmp.name) / f"rtmo_{variant}.onnx")
         session = onnx_session(onnx_path, num_threads=args.threads) if device.type == "cpu" else None
         dtype = torch.float16 if args.fp16 else torch.float32
