@@ -25,6 +25,10 @@ custom_hooks = [
     dict(type='SyncNormHook', priority=48),
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
          update_buffers=True, strict_load=False, priority=49),
+    # robustness (docs/robustness.md): stop on a NaN/inf loss before it reaches the weights; refuse a checkpoint
+    # of another variant / keypoint set with the list of mismatched keys
+    dict(type='NonFiniteLossHook', action='raise'),
+    dict(type='CheckpointCompatibilityHook'),
 ]
 
 model = dict(

@@ -21,7 +21,12 @@ RENAMES = {
     "FilterAnnotations": "PoseInstanceFilter",
     "BottomupResize": "PoseLetterboxResize",
     "BottomupGetHeatmapMask": "PoseHeatmapMaskFromInvalid",
+    # robustness (docs/robustness.md): validated datasets, crash-safe checkpoint writing
+    "CocoDataset": "CheckedCocoDataset",
+    "CrowdPoseDataset": "CheckedCrowdPoseDataset",
+    "CheckpointHook": "AtomicCheckpointHook",
 }
+ROBUSTNESS_HOOKS = ("NonFiniteLossHook", "CheckpointCompatibilityHook")
 FORBIDDEN = {"RTMOHead", "MLECCLoss", "YOLOXPoseAnnotationProcessor", "Mosaic", "YOLOXMixUp", "BottomupRandomAffine",
              "YOLOXHSVRandomAug", "RTMOModeSwitchHook", "YOLOXPoseModeSwitchHook"}
 PAIRS = sorted(PLUGIN_CONFIGS)
@@ -103,7 +108,9 @@ def test_stage_switch_hook_replaces_both_reference_hooks(variant, dataset):
     assert "new_train_dataset" not in stage or variant != "t"
     for name in ("SyncNormHook", "EMAHook"):
         assert _plain(ours_by_type[name]) == _plain(by_type[name])
-    assert len(ours.custom_hooks) == len(ref.custom_hooks) - 1
+    for name in ROBUSTNESS_HOOKS:
+        assert name in ours_by_type, name
+    assert len(ours.custom_hooks) == len(ref.custom_hooks) - 1 + len(ROBUSTNESS_HOOKS)
 
 
 def test_every_plugin_config_is_tested(repo_root):

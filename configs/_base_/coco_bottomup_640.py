@@ -39,7 +39,7 @@ train_pipeline_stage2 = [
 data_mode = 'bottomup'
 data_root = 'data/'
 dataset_coco = dict(
-    type='CocoDataset',
+    type='CheckedCocoDataset',
     data_root=data_root,
     data_mode=data_mode,
     ann_file='coco/annotations/person_keypoints_train2017.json',
@@ -70,7 +70,7 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type='CocoDataset',
+        type='CheckedCocoDataset',
         data_root=data_root,
         data_mode=data_mode,
         ann_file='coco/annotations/person_keypoints_val2017.json',

@@ -39,7 +39,7 @@ train_pipeline_stage2 = [
 data_mode = 'bottomup'
 data_root = 'data/'
 dataset_crowdpose = dict(
-    type='CrowdPoseDataset',
+    type='CheckedCrowdPoseDataset',
     data_root=data_root,
     data_mode=data_mode,
     ann_file='crowdpose/annotations/mmpose_crowdpose_trainval.json',
@@ -70,7 +70,7 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type='CrowdPoseDataset',
+        type='CheckedCrowdPoseDataset',
         data_root=data_root,
         data_mode=data_mode,
         ann_file='crowdpose/annotations/mmpose_crowdpose_test.json',

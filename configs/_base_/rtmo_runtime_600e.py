@@ -5,7 +5,7 @@ custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 train_cfg = dict(max_epochs=600, val_interval=20, dynamic_intervals=[(580, 1)])
 auto_scale_lr = dict(base_batch_size=256)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=40, max_keep_ckpts=3))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=40, max_keep_ckpts=3))
 
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -4,7 +4,7 @@ custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 
 train_cfg = dict(max_epochs=700, val_interval=50, dynamic_intervals=[(670, 1)])
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=50, max_keep_ckpts=3))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=50, max_keep_ckpts=3))
 param_scheduler = [
     dict(type='QuadraticWarmupLR', by_epoch=True, begin=0, end=5,
          convert_to_iter_based=True),
