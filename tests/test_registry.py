@@ -11,11 +11,12 @@ import rtmo_plugin
 
 # registry attribute in mmpose.registry -> names the plugin must provide there
 EXPECTED: Dict[str, Tuple[str, ...]] = {
-    "MODELS": ("RTMODCCHead", "MLECoordClsLoss", "RTMOBatchSyncResize", "SSTNTopdownEstimator"),
+    "MODELS": ("RTMODCCHead", "MLECoordClsLoss", "RTMOBatchSyncResize", "SSTNTopdownEstimator",
+               "AffineLocalizationNet"),
     "KEYPOINT_CODECS": ("BBoxFreeKeypointCodec",),
     "TRANSFORMS": ("PoseMosaic", "PoseMixUp", "PoseRandomAffine", "PoseHSVJitter", "PoseHorizontalFlip",
-                   "PoseInstanceFilter", "PoseLetterboxResize", "PoseGuidedProposals"),
-    "HOOKS": ("RTMOStageSwitchHook",),
+                   "PoseInstanceFilter", "PoseLetterboxResize", "PoseHeatmapMaskFromInvalid", "PoseGuidedProposals"),
+    "HOOKS": ("RTMOStageSwitchHook", "NonFiniteLossHook", "AtomicCheckpointHook", "CheckpointCompatibilityHook"),
     "TASK_UTILS": ("ParametricPoseNMS",),
     "METRICS": ("PoseNMSCocoMetric",),
     "DATASETS": ("CheckedCocoDataset", "CheckedCrowdPoseDataset"),
