@@ -10,6 +10,8 @@ from typing import Any, Dict, Optional, Union
 import torch
 from torch import nn
 
+from ..utils.init_weights import quiet_init_weights
+
 
 def register_modules() -> None:
     """Register MMPose's and our modules and make 'mmpose' the default scope (idempotent)."""
@@ -87,20 +89,6 @@ def load_checkpoint(model: nn.Module, checkpoint: Union[str, Path], strict: bool
     return meta if isinstance(meta, dict) else {}
 
 
-def _quiet_init_weights(model: nn.Module) -> None:
-    import logging
-
-    from mmengine.logging import MMLogger
-
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
-
-
 def load_model(config: Union[str, Path, Any], checkpoint: Optional[Union[str, Path]] = None, device: str = "cpu",
                strict: bool = True) -> nn.Module:
     """Build an RTMO ``BottomupPoseEstimator`` in eval mode.
@@ -135,7 +123,7 @@ def load_model(config: Union[str, Path, Any], checkpoint: Optional[Union[str, Pa
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, strict=strict)
     else:
-        _quiet_init_weights(model)  # random weights with the intended init (e.g. the class-prior bias)
+        quiet_init_weights(model)  # random weights with the intended init (e.g. the class-prior bias)
     model.cfg = cfg
     model.to(resolve_device(device))
     model.eval()

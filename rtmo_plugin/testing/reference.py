@@ -3,13 +3,14 @@
 The reference (MMPose 1.3.2's ``RTMOHead`` model, built from the configs shipped inside the installed mmpose
 package) is used only to compare outputs: same weights, same input -> same results. Nothing here runs at import.
 """
-import logging
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from ..utils.init_weights import quiet_init_weights
 
 VARIANTS = ("t", "s", "m", "l")
 DATASETS = ("coco", "crowdpose")
@@ -75,7 +76,6 @@ def _register() -> None:
 
 
 def _build(model_cfg: Any, with_batch_augments: bool) -> nn.Module:
-    from mmengine.logging import MMLogger
     from mmpose.registry import MODELS
 
     model_cfg = model_cfg.copy()
@@ -83,13 +83,7 @@ def _build(model_cfg: Any, with_batch_augments: bool) -> nn.Module:
     if not with_batch_augments:
         model_cfg["data_preprocessor"].pop("batch_augments", None)
     model = MODELS.build(model_cfg)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter at INFO
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
+    quiet_init_weights(model)
     return model
 
 
