@@ -6,26 +6,15 @@ import pytest
 from mmengine.config import Config
 
 from rtmo_plugin.testing.reference import PLUGIN_CONFIGS, plugin_config_path, reference_config_path
+from rtmo_plugin.utils.reference_names import OURS_TO_REFERENCE
 
 # reference type -> our type (everything else must be literally equal)
-RENAMES = {
-    "RTMOHead": "RTMODCCHead",
-    "MLECCLoss": "MLECoordClsLoss",
-    "BatchSyncRandomResize": "RTMOBatchSyncResize",
-    "YOLOXPoseAnnotationProcessor": "BBoxFreeKeypointCodec",
-    "Mosaic": "PoseMosaic",
-    "YOLOXMixUp": "PoseMixUp",
-    "BottomupRandomAffine": "PoseRandomAffine",
-    "YOLOXHSVRandomAug": "PoseHSVJitter",
-    "RandomFlip": "PoseHorizontalFlip",
-    "FilterAnnotations": "PoseInstanceFilter",
-    "BottomupResize": "PoseLetterboxResize",
-    "BottomupGetHeatmapMask": "PoseHeatmapMaskFromInvalid",
-    # robustness (docs/robustness.md): validated datasets, crash-safe checkpoint writing
+RENAMES = {reference: ours for ours, reference in OURS_TO_REFERENCE.items()}
+RENAMES.update({  # robustness (docs/robustness.md): validated datasets, crash-safe checkpoint writing
     "CocoDataset": "CheckedCocoDataset",
     "CrowdPoseDataset": "CheckedCrowdPoseDataset",
     "CheckpointHook": "AtomicCheckpointHook",
-}
+})
 ROBUSTNESS_HOOKS = ("NonFiniteLossHook", "CheckpointCompatibilityHook")
 FORBIDDEN = {"RTMOHead", "MLECCLoss", "YOLOXPoseAnnotationProcessor", "Mosaic", "YOLOXMixUp", "BottomupRandomAffine",
              "YOLOXHSVRandomAug", "RTMOModeSwitchHook", "YOLOXPoseModeSwitchHook"}

@@ -1,7 +1,7 @@
 """Overfit check: RTMO-t from scratch on the 4 ``coco_mini`` photos (train = val), ours and MMPose's reference.
 
 Both runs use the same config file (``configs/demo/rtmo-t_overfit_coco-mini.py``); the reference run renames our
-registry types to MMPose's (:mod:`rtmo_plugin.demo_data.reference_types`). Reported per run: box AP and keypoint AP
+registry types to MMPose's (:mod:`rtmo_plugin.utils.reference_names`). Reported per run: box AP and keypoint AP
 of the final EMA weights (xtcocotools, instance score = box score), the AP curve during training, and the mean
 seconds per training iteration measured by the progress hook (data loading + forward + backward + optimizer step).
 """
@@ -25,7 +25,7 @@ def build_overfit_config(impl: str, work_dir: Path, coco_mini: Path, max_iters: 
     """
     from mmengine.config import Config
 
-    from .reference_types import to_reference_types
+    from ..utils.reference_names import to_reference_types
 
     if impl not in ("ours", "reference"):
         raise ValueError(f"impl must be 'ours' or 'reference', got {impl!r}")

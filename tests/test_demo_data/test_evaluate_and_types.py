@@ -7,7 +7,7 @@ import pytest
 
 from rtmo_plugin.demo_data import generate_split
 from rtmo_plugin.demo_data.evaluate import coco_ap
-from rtmo_plugin.demo_data.reference_types import OURS_TO_REFERENCE, to_reference_types
+from rtmo_plugin.utils.reference_names import OURS_TO_REFERENCE, to_reference_types
 
 
 def _gt_as_results(ann_file: Path, shift: float = 0.0) -> list:

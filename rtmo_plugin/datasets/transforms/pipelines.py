@@ -3,32 +3,13 @@
 Arguments follow MMPose 1.3.2's ``configs/body_2d_keypoint/rtmo/coco/rtmo-s_8xb32-600e_coco-640x640.py``; the
 plugin pipeline is the same list with the plugin's transform names, so configs port 1:1.
 """
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
-#: plugin transform name -> the MMPose transform it replaces
-REFERENCE_NAMES: Dict[str, str] = {
-    "PoseMosaic": "Mosaic",
-    "PoseMixUp": "YOLOXMixUp",
-    "PoseRandomAffine": "BottomupRandomAffine",
-    "PoseHSVJitter": "YOLOXHSVRandomAug",
-    "PoseHorizontalFlip": "RandomFlip",
-    "PoseInstanceFilter": "FilterAnnotations",
-    "PoseLetterboxResize": "BottomupResize",
-    "PoseHeatmapMaskFromInvalid": "BottomupGetHeatmapMask",
-    "BBoxFreeKeypointCodec": "YOLOXPoseAnnotationProcessor",
-}
+from ...utils.reference_names import to_reference_types
 
-
-def _rename(cfg: object, reference: bool) -> object:
-    """Map plugin names to reference names (recursively) when ``reference``."""
-    if isinstance(cfg, list):
-        return [_rename(c, reference) for c in cfg]
-    if isinstance(cfg, dict):
-        out = {k: _rename(v, reference) for k, v in cfg.items()}
-        if reference and out.get("type") in REFERENCE_NAMES:
-            out["type"] = REFERENCE_NAMES[out["type"]]
-        return out
-    return cfg
+def _rename(cfg: List[dict], reference: bool) -> List[dict]:
+    """MMPose's names for the plugin's (``OURS_TO_REFERENCE``) when ``reference``."""
+    return to_reference_types(cfg) if reference else cfg
 
 
 def stage1_pipeline(input_size: Tuple[int, int] = (640, 640), mixup: bool = True,
