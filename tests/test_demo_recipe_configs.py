@@ -1,0 +1,39 @@
+"""The short-run recipe (demo and overfit configs): wider OKS sigmas for training only, COCO's for evaluation."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+
+REPO = Path(__file__).resolve().parents[1]
+WIDE = REPO / "configs" / "_base_" / "datasets" / "coco_training_sigmas_x6.py"
+RECIPE_CONFIGS = [REPO / "configs" / "demo" / "rtmo-tiny_synthetic-256.py",
+                  REPO / "configs" / "demo" / "rtmo-t_overfit_coco-mini.py"]
+
+
+def test_training_sigmas_are_six_times_coco_and_nothing_else_changes():
+    wide = parse_pose_metainfo(dict(from_file=str(WIDE)))
+    coco = parse_pose_metainfo(dict(from_file="configs/_base_/datasets/coco.py"))
+    np.testing.assert_allclose(wide["sigmas"], 6 * coco["sigmas"], rtol=1e-6)
+    assert wide["keypoint_id2name"] == coco["keypoint_id2name"]
+    assert wide["flip_indices"] == coco["flip_indices"]
+    assert wide["skeleton_links"] == coco["skeleton_links"]
+
+
+@pytest.mark.parametrize("config", RECIPE_CONFIGS, ids=lambda p: p.name)
+def test_recipe_uses_wide_sigmas_for_training_only(config, tmp_path):
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # the metafile path must not depend on where the user runs from
+    try:
+        cfg = Config.fromfile(str(config))
+    finally:
+        os.chdir(cwd)
+    head = cfg.model.head
+    for metainfo in (head.loss_oks.metainfo, head.assigner.oks_calculator.metainfo):
+        assert Path(metainfo).resolve() == WIDE.resolve()
+    # the evaluator scores with the dataset's own (COCO) sigmas: no metainfo override there
+    assert "metainfo" not in cfg.val_evaluator
+    assert "sigmas" not in str(cfg.val_dataloader.dataset.get("metainfo", ""))
