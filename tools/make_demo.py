@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--num-val", type=int, default=100, help="synthetic held-out images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="override the config's max_epochs")
-    parser.add_argument("--budget-minutes", type=float, default=14.0,
+    parser.add_argument("--budget-minutes", type=float, default=16.0,
                         help="wall-clock budget for the training part (stops after the current epoch)")
     parser.add_argument("--config", type=Path, default=DEMO_CONFIG)
     args = parser.parse_args()

@@ -34,13 +34,15 @@ class SyntheticConfig:
         height_range (tuple[float, float]): figure height H as a fraction of the image height.
         occluder_prob (float): probability of 1-2 occluders in an image.
         min_visible_pixels (int): people with fewer visible pixels are not annotated.
+        background_contrast (float): contrast of the background texture (1 = full; the figures keep theirs).
     """
 
     image_size: Tuple[int, int] = (256, 256)
     max_people: int = 4
-    height_range: Tuple[float, float] = (0.35, 0.9)
+    height_range: Tuple[float, float] = (0.45, 0.95)
     occluder_prob: float = 0.3
     min_visible_pixels: int = 30
+    background_contrast: float = 0.4
 
 
 def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.ndarray, List[dict]]:
@@ -54,7 +56,7 @@ def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.nda
         tuple: (H, W, 3) uint8 BGR image, list of annotation dicts (keypoints, bbox, area, segmentation, ...).
     """
     w, h = cfg.image_size
-    img = textured_background(rng, (w, h))
+    img = textured_background(rng, (w, h), cfg.background_contrast)
     label = np.zeros((h, w), dtype=np.uint8)
     n = int(rng.integers(1, cfg.max_people + 1))
     heights = np.sort(rng.uniform(*cfg.height_range, size=n) * h)  # far (small) first

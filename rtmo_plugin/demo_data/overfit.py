@@ -79,6 +79,7 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
                              val_curve=dict(iters=record.val_iters, **record.val_metrics))
         plot_curves(record.iters, record.losses, record.val_iters,
                     {k: v for k, v in record.val_metrics.items() if k == "coco/AP"},
-                    out_dir / f"curves_{impl}.png", title=f"overfit coco_mini, {impl}")
+                    out_dir / f"curves_{impl}.png", title=f"overfit coco_mini, {impl}",
+                    val_title="keypoint AP on the training images (train = val)")
         (out_dir / "summary.json").write_text(json.dumps(results, indent=1))
     return results

@@ -19,12 +19,13 @@ _LIMBS = ((11, 13, 0.075, 2), (13, 15, 0.06, 2), (12, 14, 0.075, 2), (14, 16, 0.
           (5, 7, 0.055, 0), (7, 9, 0.045, 1), (6, 8, 0.055, 0), (8, 10, 0.045, 1))
 
 
-def textured_background(rng: np.random.Generator, size: Tuple[int, int]) -> np.ndarray:
+def textured_background(rng: np.random.Generator, size: Tuple[int, int], contrast: float = 1.0) -> np.ndarray:
     """A random textured background: smooth colour noise + stripes or blobs + pixel noise.
 
     Args:
         rng: random generator.
         size: (width, height) in pixels.
+        contrast: the texture is blended towards its mean grey by this factor (1 = full contrast).
 
     Returns:
         np.ndarray: (H, W, 3) uint8 BGR image.
@@ -46,6 +47,8 @@ def textured_background(rng: np.random.Generator, size: Tuple[int, int]) -> np.n
             cv2.ellipse(img, center, axes, float(rng.uniform(0, 180)), 0, 360,
                         tuple(float(c) for c in rng.uniform(20, 235, 3)), -1)
     img += rng.normal(0, rng.uniform(2, 12), size=img.shape).astype(np.float32)
+    if contrast != 1.0:
+        img = img.mean() + contrast * (img - img.mean())
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

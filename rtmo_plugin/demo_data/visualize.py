@@ -12,7 +12,7 @@ _PALETTE = ((255, 128, 0), (0, 200, 255), (80, 255, 80), (255, 64, 255), (64, 64
 
 def draw_poses(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, boxes: Optional[np.ndarray] = None,
                box_scores: Optional[np.ndarray] = None, kpt_thr: float = 0.3,
-               skeleton: Sequence = COCO_SKELETON_1BASED) -> np.ndarray:
+               skeleton: Sequence = COCO_SKELETON_1BASED, instance_thr: float = 0.0) -> np.ndarray:
     """Draw boxes, limbs and joints of every instance on a copy of ``img``.
 
     Args:
@@ -23,6 +23,7 @@ def draw_poses(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, boxes
         box_scores: (N,) instance scores (printed next to the box) or None.
         kpt_thr: visibility threshold on ``scores``.
         skeleton: limb list, 1-based keypoint indices (COCO convention).
+        instance_thr: instances whose ``box_scores`` is below this are not drawn.
 
     Returns:
         np.ndarray: the annotated copy.
@@ -33,6 +34,8 @@ def draw_poses(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, boxes
         color = _PALETTE[i % len(_PALETTE)]
         kp, sc = np.asarray(keypoints[i]), np.asarray(scores[i])
         if not np.isfinite(kp).all() or (boxes is not None and not np.isfinite(boxes[i]).all()):
+            continue
+        if box_scores is not None and float(box_scores[i]) < instance_thr:
             continue
         if boxes is not None:
             x0, y0, x1, y1 = (int(round(v)) for v in boxes[i])
@@ -51,7 +54,8 @@ def draw_poses(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, boxes
 
 
 def plot_curves(loss_steps: List[int], losses: Dict[str, List[float]], ap_steps: List[int],
-                aps: Dict[str, List[float]], out_file: Path, title: str = "") -> None:
+                aps: Dict[str, List[float]], out_file: Path, title: str = "",
+                val_title: str = "validation AP (synthetic val split)") -> None:
     """Training losses (left) and validation AP (right) against the iteration, saved as a PNG.
 
     Args:
@@ -61,6 +65,7 @@ def plot_curves(loss_steps: List[int], losses: Dict[str, List[float]], ap_steps:
         aps: name -> values (same length as ``ap_steps``).
         out_file: PNG path.
         title: figure title.
+        val_title: title of the AP panel.
     """
     import matplotlib
 
@@ -78,7 +83,7 @@ def plot_curves(loss_steps: List[int], losses: Dict[str, List[float]], ap_steps:
         ax_r.plot(ap_steps, values, marker="o", label=name)
     ax_r.set_xlabel("iteration")
     ax_r.set_ylim(0, 1)
-    ax_r.set_title("validation AP (synthetic val split)")
+    ax_r.set_title(val_title)
     ax_r.grid(alpha=0.3)
     ax_r.legend(fontsize=7)
     if title:
