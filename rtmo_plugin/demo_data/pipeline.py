@@ -25,6 +25,11 @@ DEMO_CONFIG = REPO_ROOT / "configs" / "demo" / "rtmo-tiny_synthetic-256.py"
 SHOW_THR = 0.3  # instances drawn in the pictures: box score >= this (evaluation uses every prediction)
 
 
+def _draw(img: np.ndarray, pred: Tuple[np.ndarray, ...]) -> np.ndarray:
+    """``img`` with the instances of ``pred`` (keypoints, keypoint scores, boxes, box scores) scoring >= SHOW_THR."""
+    return draw_poses(img, *pred, instance_thr=SHOW_THR)
+
+
 def prepare_data(data_dir: Path, num_train: int, num_val: int, seed: int) -> Dict[str, Dict[str, float]]:
     """Generate the splits unless ``data_dir/manifest.json`` says they exist with these settings."""
     manifest = data_dir / "manifest.json"
@@ -108,7 +113,7 @@ def visualise(model: Any, data_dir: Path, out_dir: Path, shared: Optional[Path])
     val = json.loads((data_dir / "annotations" / "val.json").read_text())["images"][:8]
     imgs = [cv2.imread(str(data_dir / "val" / im["file_name"])) for im in val]
     preds = infer_images(model, imgs)
-    drawn = [draw_poses(im, k, s, b, bs, instance_thr=SHOW_THR) for im, (k, s, b, bs) in zip(imgs, preds)]
+    drawn = [_draw(im, p) for im, p in zip(imgs, preds)]
     cv2.imwrite(str(out_dir / "synthetic_val_predictions.png"), _montage(drawn))
     written.append("synthetic_val_predictions.png")
     if shared is None or not (shared / "coco_mini").is_dir():
@@ -118,7 +123,7 @@ def visualise(model: Any, data_dir: Path, out_dir: Path, shared: Optional[Path])
     imgs = [cv2.imread(str(p)) for p in tqdm(photos, desc="coco_mini", unit="img")]
     preds = infer_images(model, imgs)
     cv2.imwrite(str(out_dir / "coco_mini_predictions.png"),
-                _montage([draw_poses(im, k, s, b, bs, instance_thr=SHOW_THR) for im, (k, s, b, bs) in zip(imgs, preds)], 320, 2))
+                _montage([_draw(im, p) for im, p in zip(imgs, preds)], 320, 2))
     written.append("coco_mini_predictions.png")
     video = shared / "video" / "street.mp4"
     cap = cv2.VideoCapture(str(video))
@@ -135,10 +140,10 @@ def visualise(model: Any, data_dir: Path, out_dir: Path, shared: Optional[Path])
     preds = infer_images(model, list(tqdm(frames, desc="street.mp4", unit="frame")))
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(out_dir / "street_predictions.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (w, h))
-    for frame, (k, s, b, bs) in zip(frames, preds):
-        writer.write(draw_poses(frame, k, s, b, bs, instance_thr=SHOW_THR))
+    for frame, pred in zip(frames, preds):
+        writer.write(_draw(frame, pred))
     writer.release()
-    cv2.imwrite(str(out_dir / "street_frame0_predictions.png"), draw_poses(frames[0], *preds[0], instance_thr=SHOW_THR))
+    cv2.imwrite(str(out_dir / "street_frame0_predictions.png"), _draw(frames[0], preds[0]))
     written += ["street_predictions.mp4", "street_frame0_predictions.png"]
     return written
 

@@ -148,16 +148,12 @@ class _PositivesTap:
 
 def run_probe(opts: ProbeOptions, progress: bool = True) -> List[Dict[str, float]]:
     """Train ``opts.iters`` iterations; return one row of window means per ``log_every`` iterations."""
-    import random
-
     from mmengine.optim import build_optim_wrapper
-    from mmengine.runner import Runner
+    from mmengine.runner import Runner, set_random_seed
 
     from mmpose.registry import MODELS
 
-    torch.manual_seed(opts.seed)
-    np.random.seed(opts.seed)
-    random.seed(opts.seed)
+    set_random_seed(opts.seed)
     cfg = build_probe_config(opts)
     model = MODELS.build(cfg.model)
     model.init_weights()
