@@ -25,7 +25,10 @@ def parse_args() -> argparse.Namespace:
                              "timings collapse under contention)")
     parser.add_argument("--checkpoint", default=None, help="weights for every variant given (else random)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda (cuda: reference/eval/fast only)")
-    parser.add_argument("--fp16", action="store_true", help="cuda only: half precision for all torch backends")
+    parser.add_argument("--fp16", action="store_true",
+                        help="cuda only: float16 autocast for the torch backends (weights stay float32; autocast is "
+                             "what mmengine's AmpOptimWrapper uses, and the reference's encoder builds float32 "
+                             "position embeddings, so a plain .half() model does not run)")
     parser.add_argument("--markdown", default=None, help="also write the table to this file")
     return parser.parse_args()
 
@@ -49,6 +52,8 @@ def _inputs(size, batch):
 
 def main() -> None:
     args = parse_args()
+    if args.fp16 and args.device == "cpu":
+        raise SystemExit("benchmark.py: --fp16 needs --device cuda (CPU autocast would time a different kernel mix)")
     import numpy as np
     import torch
     from mmpose.structures import PoseDataSample
@@ -75,14 +80,14 @@ def main() -> None:
         fast = convert_to_fast(ours, kernels="auto" if device.type == "cpu" else "torch")
         onnx_path = export_onnx(convert_to_fast(ours, kernels="torch"), Path(tmp.name) / f"rtmo_{variant}.onnx")
         session = onnx_session(onnx_path, num_threads=args.threads) if device.type == "cpu" else None
-        dtype = torch.float16 if args.fp16 else torch.float32
+        autocast = torch.autocast(device.type, dtype=torch.float16, enabled=args.fp16)
         for model in (ours, ref, fast):
-            model.to(device=device, dtype=dtype)
+            model.to(device=device)
         for batch in args.batches:
             inputs = _inputs(size, batch)
             flops = dense_flops(ours.float().cpu(), inputs)
-            ours.to(device=device, dtype=dtype)
-            x = inputs.to(device=device, dtype=dtype)
+            ours.to(device=device)
+            x = inputs.to(device=device)
             meta = dict(input_size=size, input_center=np.array(size, np.float32) / 2,
                         input_scale=np.array(size, np.float32),
                         ori_shape=size[::-1], img_shape=size[::-1])
@@ -98,13 +103,13 @@ def main() -> None:
 
             def predict(model):
                 def run():
-                    with torch.no_grad():
+                    with torch.no_grad(), autocast:
                         model.predict(x, samples)
                     sync()
                 return run
 
             def run_fast():
-                with torch.no_grad():
+                with torch.no_grad(), autocast:
                     fast(x)
                 sync()
 
@@ -113,7 +118,7 @@ def main() -> None:
             if session is not None:
                 batch_np = inputs.numpy()
                 runners["(d) ours onnxruntime"] = lambda: run_onnx(session, batch_np)
-            with torch.no_grad():
+            with torch.no_grad(), autocast:
                 n_people = int(fast(x).scores.shape[0])
             timings = time_interleaved(runners, args.repeats, args.warmup)
             setting = f"RTMO-{variant}@{size[0]} b{batch}"
