@@ -29,6 +29,9 @@ def parse_args() -> argparse.Namespace:
                         help="cuda only: float16 autocast for the torch backends (weights stay float32; autocast is "
                              "what mmengine's AmpOptimWrapper uses, and the reference's encoder builds float32 "
                              "position embeddings, so a plain .half() model does not run)")
+    parser.add_argument("--dense-only", action="store_true",
+                        help="add a row for the reference's dense forward alone (backbone, neck, head convolutions; "
+                             "no decoding, no NMS): the latency left if all of its post-processing were free")
     parser.add_argument("--markdown", default=None, help="also write the table to this file")
     return parser.parse_args()
 
@@ -113,8 +116,15 @@ def main() -> None:
                     fast(x)
                 sync()
 
+            def run_reference_dense():
+                with torch.no_grad(), autocast:
+                    ref.head.forward(ref.extract_feat(x))
+                sync()
+
             runners = {"(a) mmpose reference": predict(ref), "(b) ours eval": predict(ours),
                        "(c) ours fast": run_fast}
+            if args.dense_only:
+                runners["(a') reference, dense forward only"] = run_reference_dense
             if session is not None:
                 batch_np = inputs.numpy()
                 runners["(d) ours onnxruntime"] = lambda: run_onnx(session, batch_np)
