@@ -7,6 +7,7 @@ import cv2
 import pytest
 
 from rtmo_plugin.testing.reference import plugin_config_path, repo_root
+from rtmo_plugin.testing.video import count_video_frames
 
 
 def _run_demo(monkeypatch, *args: str) -> None:
@@ -34,12 +35,7 @@ def test_demo_on_video(monkeypatch, shared_data, detecting_checkpoint, tmp_path)
     out = tmp_path / "video"
     _run_demo(monkeypatch, "--checkpoint", str(detecting_checkpoint), "--input", str(video), "--out-dir", str(out),
               "--max-frames", "2", "--batch-size", "2", "--no-progress")
-    cap = cv2.VideoCapture(str(out / "street.mp4"))
-    frames = 0
-    while cap.read()[0]:
-        frames += 1
-    cap.release()
-    assert frames == 2
+    assert count_video_frames(out / "street.mp4") == 2
     entries = json.loads((out / "street_predictions.json").read_text())
     assert {e["image_id"] for e in entries} <= {0, 1}
 
@@ -93,12 +89,7 @@ def test_demo_on_webcam_index(monkeypatch, shared_data, detecting_checkpoint, tm
     _run_demo(monkeypatch, "--checkpoint", str(detecting_checkpoint), "--input", "0", "--out-dir", str(out),
               "--max-frames", "3", "--batch-size", "2", "--no-progress")
     assert _FakeCamera.opened_with == [0], "a digit input must open camera index 0, not a file named '0'"
-    cap = cv2.VideoCapture(str(out / "webcam0.mp4"))
-    frames = 0
-    while cap.read()[0]:
-        frames += 1
-    cap.release()
-    assert frames == 3
+    assert count_video_frames(out / "webcam0.mp4") == 3
     entries = json.loads((out / "webcam0_predictions.json").read_text())
     assert entries and {e["image_id"] for e in entries} <= {0, 1, 2}
 

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from rtmo_plugin.apis import RTMOInferencer
+from rtmo_plugin.testing.video import count_video_frames
 
 INPUT_SIZE = (160, 160)
 
@@ -131,15 +132,6 @@ def _demo(monkeypatch, checkpoint: Path, source: Path, out: Path, *extra: str) -
     runpy.run_path(str(repo_root() / "tools" / "demo.py"), run_name="__main__")
 
 
-def _frames(video: Path) -> int:
-    cap = cv2.VideoCapture(str(video))
-    count = 0
-    while cap.read()[0]:
-        count += 1
-    cap.release()
-    return count
-
-
 def test_demo_on_folder_of_odd_image_files(monkeypatch, checkpoint, tmp_path, photo, capsys):
     folder = tmp_path / "odd"
     folder.mkdir()
@@ -200,11 +192,11 @@ def truncated_avi(shared_data, tmp_path_factory) -> Path:
 
 
 def test_demo_survives_truncated_video(monkeypatch, checkpoint, tmp_path, truncated_avi):
-    decodable = _frames(truncated_avi)
+    decodable = count_video_frames(truncated_avi)
     assert 1 <= decodable < 10  # the container still claims 10 frames
     out = tmp_path / "out"
     _demo(monkeypatch, checkpoint, truncated_avi, out, "--batch-size", "4")
-    assert _frames(out / "cut.mp4") == decodable
+    assert count_video_frames(out / "cut.mp4") == decodable
     entries = json.loads((out / "cut_predictions.json").read_text())
     assert {e["image_id"] for e in entries} <= set(range(decodable))
 
