@@ -88,7 +88,7 @@ def main() -> None:
             model.to(device=device)
         for batch in args.batches:
             inputs = _inputs(size, batch)
-            flops = dense_flops(ours.float().cpu(), inputs)
+            flops = dense_flops(ours.cpu(), inputs)  # FLOPs counted on the CPU
             ours.to(device=device)
             x = inputs.to(device=device)
             meta = dict(input_size=size, input_center=np.array(size, np.float32) / 2,
