@@ -4,7 +4,8 @@ Steps (each shows a progress bar):
 
 1. generate the synthetic train/val splits (skipped when the same files already exist);
 2. train ``configs/demo/rtmo-tiny_synthetic-256.py`` with a wall-clock budget;
-3. evaluate box AP and keypoint AP of the final EMA weights on the held-out val split;
+3. evaluate box AP and keypoint AP of the final EMA weights on the held-out val split (and, as a diagnostic,
+   the keypoint AP of the proxy-regression keypoints of the same detections);
 4. draw predictions on val images, on the ``coco_mini`` photos and on the frames of ``video/street.mp4`` (skipped
    with a message when the shared data folder is absent);
 5. write the loss/AP curve and a JSON summary into the output folder.
@@ -157,6 +158,7 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
 
     import rtmo_plugin  # noqa: F401  (registers the plugin)
     from .evaluate import evaluate_box_and_keypoints
+    from .proxy_keypoints import proxy_keypoints_as_output
     from .training import train_with_record
 
     register_all_modules(init_default_scope=False)
@@ -182,6 +184,8 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
 
     model = load_trained_model(cfg, work_dir / "final.pth")
     metrics = evaluate_box_and_keypoints(model, val_loader, ann_file, progress=True)
+    with proxy_keypoints_as_output(model.head):  # diagnostic: what the DCC's input features already know
+        metrics["proxy_kpt_AP"] = evaluate_box_and_keypoints(model, val_loader, ann_file)["kpt_AP"]
 
     shared = shared_data_dir()
     files = visualise(model, data_dir, out_dir, shared if shared.is_dir() else None)

@@ -1,0 +1,24 @@
+"""run_demo end to end on a tiny synthetic set: one training iteration, evaluation, pictures, summary."""
+import json
+from pathlib import Path
+
+import torch
+
+from rtmo_plugin.demo_data.pipeline import run_demo
+from rtmo_plugin.utils.paths import shared_data_dir
+
+
+def test_tiny_demo_writes_metrics_curves_and_pictures(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    summary = run_demo(tmp_path, num_train=8, num_val=4, seed=0, max_epochs=1, budget_minutes=5)
+    assert summary["iterations"] == 1  # 8 images, batch 8, one epoch
+    metrics = summary["metrics"]
+    for key in ("kpt_AP", "box_AP", "proxy_kpt_AP"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert json.loads((tmp_path / "summary.json").read_text())["metrics"] == metrics
+    expected = ["synthetic_val_predictions.png", "curves.png"]
+    if shared_data_dir().is_dir():
+        expected += ["coco_mini_predictions.png", "street_predictions.mp4", "street_frame0_predictions.png"]
+    assert sorted(summary["files"]) == sorted(expected)
+    for name in expected:
+        assert (tmp_path / name).stat().st_size > 0
