@@ -1,5 +1,5 @@
 """The short-run recipe (demo and overfit configs): wider OKS sigmas for training only, COCO's for evaluation,
-MLE weight 0.01 in stage 1."""
+MLE weight 0.01 in stage 1, 64 DCC bins, no gradient clipping; the demo adds no random geometry."""
 import os
 from pathlib import Path
 
@@ -45,3 +45,20 @@ def test_recipe_uses_rtmo_ml_stage1_mle_weight(config):
     # RTMO-t/s use 1.0 in stage 1; the short-run recipe uses RTMO-m/l's 0.01 (README, "What the recipe changes")
     cfg = Config.fromfile(str(config))
     assert cfg.model.head.loss_mle.loss_weight == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("config", RECIPE_CONFIGS, ids=lambda p: p.name)
+def test_recipe_uses_64_bins_and_no_gradient_clipping(config):
+    # README "What the recipe changes": 64 x 64 DCC bins and no clipping (RTMO: 192 x 256 bins, total norm <= 0.1)
+    cfg = Config.fromfile(str(config))
+    assert tuple(cfg.model.head.dcc_cfg.num_bins) == (64, 64)
+    assert cfg.optim_wrapper.get("clip_grad") is None
+
+
+def test_demo_pipeline_has_no_random_geometry():
+    # the generator already draws every figure's position, size and pose; flips and colour jitter stay
+    cfg = Config.fromfile(str(RECIPE_CONFIGS[0]))
+    steps = {t["type"]: t for t in cfg.train_dataloader.dataset.pipeline}
+    affine = steps["PoseRandomAffine"]
+    assert (affine["shift_factor"], affine["rotate_factor"], tuple(affine["scale_factor"])) == (0.0, 0.0, (1.0, 1.0))
+    assert "PoseHorizontalFlip" in steps and "PoseHSVJitter" in steps

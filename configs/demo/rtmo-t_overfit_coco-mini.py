@@ -11,8 +11,12 @@
 #     them at initialisation (configs/_base_/datasets/coco_training_sigmas_x6.py);
 #   * MLE loss weight 0.01 (RTMO-m/l's stage-1 value; RTMO-t's is 1.0): measured on this check, keypoint AP 0.104
 #     -> 0.378 for ours and 0.071 -> 0.322 for the reference (20 min each, both at once, one thread each);
-#   * otherwise stage-1 loss weights, constant AdamW 4e-3 after a short quadratic warm-up, no mosaic / mixup /
-#     batch resize; EMA kept.
+#   * 64 x 64 DCC bins instead of RTMO's 192 x 256, no gradient clipping (RTMO clips the total norm at 0.1) and a
+#     cosine decay after the warm-up instead of a constant rate: on a lent H100 (same 900 iterations, one run each,
+#     keypoint AP at iteration 900) cosine alone 0.52, + 64 bins 0.60, + no clipping 0.58, both 0.80; the curve of
+#     both stays ahead at every validation (0.42 against 0.13 at iteration 400);
+#   * otherwise stage-1 loss weights, AdamW 4e-3 after a short quadratic warm-up, no mosaic / mixup / batch resize;
+#     EMA kept.
 _base_ = ['../rtmo-t_8xb32-600e_coco.py']
 custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 
@@ -70,13 +74,14 @@ train_cfg = dict(_delete_=True, by_epoch=True, max_epochs=max_iters,
                  val_interval=val_every)
 param_scheduler = [
     dict(type='QuadraticWarmupLR', by_epoch=False, begin=0, end=warmup_iters),
-    dict(type='ConstantLR', by_epoch=False, factor=1.0, begin=warmup_iters),
+    dict(type='CosineAnnealingLR', by_epoch=False, eta_min=0.0002, begin=warmup_iters, end=max_iters,
+         T_max=max_iters - warmup_iters),
 ]
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=max_iters,
                     max_keep_ckpts=1, save_best=None),
     logger=dict(type='LoggerHook', interval=10))
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'head.dcc': dict(lr_mult=0.1)}))
+optim_wrapper = dict(clip_grad=None, paramwise_cfg=dict(custom_keys={'head.dcc': dict(lr_mult=0.1)}))
 custom_hooks = [
     dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
          update_buffers=True, strict_load=False, priority=49),
@@ -87,7 +92,8 @@ model = dict(
     data_preprocessor=dict(batch_augments=None),
     head=dict(assigner=dict(oks_calculator=dict(metainfo=training_metafile)),
               loss_oks=dict(metainfo=training_metafile),
-              loss_mle=dict(loss_weight=0.01)),
+              loss_mle=dict(loss_weight=0.01),
+              dcc_cfg=dict(num_bins=(64, 64))),
     backbone=dict(init_cfg=None),  # from scratch
     test_cfg=dict(input_size=input_size))
 randomness = dict(seed=0)
