@@ -62,3 +62,9 @@ def test_demo_pipeline_has_no_random_geometry():
     affine = steps["PoseRandomAffine"]
     assert (affine["shift_factor"], affine["rotate_factor"], tuple(affine["scale_factor"])) == (0.0, 0.0, (1.0, 1.0))
     assert "PoseHorizontalFlip" in steps and "PoseHSVJitter" in steps
+
+
+def test_demo_uses_batch_4():
+    # README "What the recipe changes", point 6: in a CPU-time-limited run, batch 4 beat batch 8 (0.174 vs 0.076)
+    cfg = Config.fromfile(str(RECIPE_CONFIGS[0]))
+    assert cfg.train_dataloader.batch_size == 4
