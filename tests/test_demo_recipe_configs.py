@@ -1,4 +1,5 @@
-"""The short-run recipe (demo and overfit configs): wider OKS sigmas for training only, COCO's for evaluation,
+"""The short-run recipe (demo and overfit configs): wider OKS sigmas for training only (3x demo, 6x overfit),
+COCO's for evaluation,
 MLE weight 0.01 in stage 1, 64 DCC bins, no gradient clipping; the demo adds no random geometry."""
 import os
 from pathlib import Path
@@ -10,15 +11,19 @@ from mmengine.config import Config
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
 REPO = Path(__file__).resolve().parents[1]
-WIDE = REPO / "configs" / "_base_" / "datasets" / "coco_training_sigmas_x6.py"
+DATASETS = REPO / "configs" / "_base_" / "datasets"
 RECIPE_CONFIGS = [REPO / "configs" / "demo" / "rtmo-tiny_synthetic-256.py",
                   REPO / "configs" / "demo" / "rtmo-t_overfit_coco-mini.py"]
+#: config -> the training metafile it must use (README "What the recipe changes", points 1 and 7)
+TRAINING_SIGMAS = {RECIPE_CONFIGS[0]: DATASETS / "coco_training_sigmas_x3.py",
+                   RECIPE_CONFIGS[1]: DATASETS / "coco_training_sigmas_x6.py"}
 
 
-def test_training_sigmas_are_six_times_coco_and_nothing_else_changes():
-    wide = parse_pose_metainfo(dict(from_file=str(WIDE)))
+@pytest.mark.parametrize("factor", [3, 6])
+def test_training_sigmas_are_a_multiple_of_coco_and_nothing_else_changes(factor):
+    wide = parse_pose_metainfo(dict(from_file=str(DATASETS / f"coco_training_sigmas_x{factor}.py")))
     coco = parse_pose_metainfo(dict(from_file="configs/_base_/datasets/coco.py"))
-    np.testing.assert_allclose(wide["sigmas"], 6 * coco["sigmas"], rtol=1e-6)
+    np.testing.assert_allclose(wide["sigmas"], factor * coco["sigmas"], rtol=1e-6)
     assert wide["keypoint_id2name"] == coco["keypoint_id2name"]
     assert wide["flip_indices"] == coco["flip_indices"]
     assert wide["skeleton_links"] == coco["skeleton_links"]
@@ -34,7 +39,7 @@ def test_recipe_uses_wide_sigmas_for_training_only(config, tmp_path):
         os.chdir(cwd)
     head = cfg.model.head
     for metainfo in (head.loss_oks.metainfo, head.assigner.oks_calculator.metainfo):
-        assert Path(metainfo).resolve() == WIDE.resolve()
+        assert Path(metainfo).resolve() == TRAINING_SIGMAS[config].resolve()
     # the evaluator scores with the dataset's own (COCO) sigmas: no metainfo override there
     assert "metainfo" not in cfg.val_evaluator
     assert "sigmas" not in str(cfg.val_dataloader.dataset.get("metainfo", ""))
