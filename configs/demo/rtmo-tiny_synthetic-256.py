@@ -29,7 +29,7 @@ custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
 input_size = (256, 256)
-max_epochs = 14  # 2,800 iterations at batch 4 (0.34 s each), ~17 min on 2 cores (tools/make_demo.py stops at 17.5)
+max_epochs = 14  # 2,800 iterations at batch 4 (0.30 s each), ~17 min on 2 cores (tools/make_demo.py stops at 17.5)
 warmup_epochs = 1
 data_root = 'outputs/demo/data/'
 metafile = 'configs/_base_/datasets/coco.py'  # resolved inside mmpose's package

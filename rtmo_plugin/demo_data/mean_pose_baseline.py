@@ -1,4 +1,6 @@
-"""A pose-blind reference for keypoint AP: the training set's mean pose placed in each ground-truth box.
+"""A pose-blind reference for keypoint AP: the training set's average pose placed in each ground-truth box.
+
+The average is the per-coordinate median of the box-relative poses (robust to the odd extreme pose).
 
 It tells how much of a split's keypoint AP a model could get from finding people alone. It gets the ground-truth
 boxes (a detector would do worse), a score of 1 for every person, and one fixed pose per box. The synthetic figures
