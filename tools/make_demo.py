@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
-    from rtmo_plugin.demo_data.pipeline import DEMO_CONFIG, run_demo
+    from rtmo_plugin.demo_data.pipeline import DEMO_BUDGET_MINUTES, DEMO_CONFIG, run_demo
     from rtmo_plugin.utils.paths import REPO_ROOT
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--num-val", type=int, default=100, help="synthetic held-out images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="override the config's max_epochs")
-    parser.add_argument("--budget-minutes", type=float, default=17.5,
+    parser.add_argument("--budget-minutes", type=float, default=DEMO_BUDGET_MINUTES,
                         help="wall-clock budget for the training part (stops after the current epoch)")
     parser.add_argument("--config", type=Path, default=DEMO_CONFIG)
     args = parser.parse_args()
@@ -35,7 +35,7 @@ def main() -> None:
           f"total {summary['total_seconds'] / 60:.1f} min")
     print(f"[demo] synthetic val: keypoint AP {m['kpt_AP']:.3f} (AP50 {m['kpt_AP50']:.3f}), "
           f"box AP {m['box_AP']:.3f}; the proxy keypoints of the same detections: AP {m['proxy_kpt_AP']:.3f}; "
-          f"the training set's mean pose in the true boxes: AP {m['mean_pose_kpt_AP']:.3f}")
+          f"the training set's average pose in the true boxes: AP {m['mean_pose_kpt_AP']:.3f}")
     print(f"[demo] outputs in {args.out_dir}: {', '.join(summary['files'])}")
     print(json.dumps(m))
 

@@ -73,8 +73,7 @@ def test_the_head_is_restored_after_the_block(model_and_feats):
     for b, a in zip(before, after):
         np.testing.assert_array_equal(a.keypoints, b.keypoints)
     assert not head.head_module.training
-    for name in ("_flatten",):
-        assert name not in vars(head)
+    assert "_flatten" not in vars(head)
     assert "forward" not in vars(head.head_module) and "forward_test" not in vars(head.dcc)
 
 
