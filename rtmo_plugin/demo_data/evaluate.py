@@ -8,26 +8,54 @@ import contextlib
 import io
 import json
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 
-@torch.no_grad()
-def predict_dataloader(model: nn.Module, dataloader: Sequence, progress: bool = False) -> List[dict]:
-    """Run ``model.test_step`` over a dataloader; return COCO result dicts (one per predicted instance).
+def coco_results(samples: Sequence[Any]) -> List[dict]:
+    """COCO result dicts (one per predicted instance) from the ``PoseDataSample`` outputs of ``test_step``.
 
     Args:
-        model: a ``BottomupPoseEstimator`` (eval mode is set here).
-        dataloader: yields mmengine data batches (``inputs``, ``data_samples``) with ``img_id`` metainfo.
-        progress: show a tqdm bar.
+        samples: data samples with ``pred_instances`` (``keypoints (N, K, 2)``, ``keypoint_scores (N, K)``,
+            ``bboxes (N, 4)`` xyxy, ``bbox_scores (N,)``) and ``img_id`` metainfo.
 
     Returns:
         list[dict]: ``image_id, category_id=1, bbox (xywh), keypoints (K*3), score`` per instance. Instances with
         non-finite boxes or keypoints (an untrained model can produce them) are dropped: xtcocotools' COCOeval would
         count their NaN OKS as a perfect match.
+    """
+    results: List[dict] = []
+    for sample in samples:
+        pred = sample.pred_instances
+        img_id = int(sample.metainfo["img_id"])
+        if len(pred.bbox_scores) == 0:
+            continue
+        kpts = np.asarray(pred.keypoints).reshape(len(pred.keypoints), -1, 2)
+        kscores = np.asarray(pred.keypoint_scores).reshape(len(kpts), -1)
+        boxes = np.asarray(pred.bboxes).reshape(-1, 4)
+        scores = np.asarray(pred.bbox_scores).reshape(-1)
+        for box, kp, ks, score in zip(boxes, kpts, kscores, scores):
+            if not (np.isfinite(kp).all() and np.isfinite(box).all() and np.isfinite(score)):
+                # COCOeval counts a NaN OKS as a match (NaN < thr is False), so NaN poses would score AP 1
+                continue
+            kp3 = np.concatenate([kp, ks[:, None]], axis=1)
+            results.append(dict(image_id=img_id, category_id=1, score=float(score),
+                                bbox=[float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])],
+                                keypoints=[float(v) for v in kp3.reshape(-1)]))
+    return results
+
+
+@torch.no_grad()
+def predict_dataloader(model: nn.Module, dataloader: Sequence, progress: bool = False) -> List[dict]:
+    """Run ``model.test_step`` over a dataloader; return :func:`coco_results` of all its outputs.
+
+    Args:
+        model: a ``BottomupPoseEstimator`` (eval mode is set here).
+        dataloader: yields mmengine data batches (``inputs``, ``data_samples``) with ``img_id`` metainfo.
+        progress: show a tqdm bar.
     """
     model.eval()
     results: List[dict] = []
@@ -36,24 +64,7 @@ def predict_dataloader(model: nn.Module, dataloader: Sequence, progress: bool = 
         from tqdm import tqdm
         batches = tqdm(dataloader, desc="evaluate", unit="batch", leave=False)
     for batch in batches:
-        for sample in model.test_step(batch):
-            pred = sample.pred_instances
-            img_id = int(sample.metainfo["img_id"])
-            if len(pred.bbox_scores) == 0:
-                continue
-            kpts = np.asarray(pred.keypoints).reshape(len(pred.keypoints), -1, 2)
-            kscores = np.asarray(pred.keypoint_scores).reshape(len(kpts), -1)
-            boxes = np.asarray(pred.bboxes).reshape(-1, 4)
-            scores = np.asarray(pred.bbox_scores).reshape(-1)
-            for box, kp, ks, score in zip(boxes, kpts, kscores, scores):
-                if not (np.isfinite(kp).all() and np.isfinite(box).all() and np.isfinite(score)):
-                    # COCOeval counts a NaN OKS as a match (NaN < thr is False), so NaN poses would score AP 1
-                    continue
-                kp3 = np.concatenate([kp, ks[:, None]], axis=1)
-                results.append(dict(image_id=img_id, category_id=1, score=float(score),
-                                    bbox=[float(box[0]), float(box[1]), float(box[2] - box[0]),
-                                          float(box[3] - box[1])],
-                                    keypoints=[float(v) for v in kp3.reshape(-1)]))
+        results += coco_results(model.test_step(batch))
     return results
 
 
@@ -88,14 +99,18 @@ def coco_ap(ann_file: Path, results: List[dict], iou_type: str = "keypoints") ->
                 AR=float(max(s[ar_index], 0)))
 
 
-def evaluate_box_and_keypoints(model: nn.Module, dataloader: Sequence, ann_file: Path,
-                               progress: bool = False) -> Dict[str, float]:
-    """One inference pass, then box AP and keypoint AP.
+def box_and_keypoint_ap(ann_file: Path, results: List[dict]) -> Dict[str, float]:
+    """Box AP and keypoint AP of the same COCO results (see :func:`coco_results`).
 
     Returns:
         dict: ``kpt_AP, kpt_AP50, kpt_AR, box_AP, box_AP50, box_AR, num_predictions``.
     """
-    results = predict_dataloader(model, dataloader, progress=progress)
     kpt, box = coco_ap(ann_file, results, "keypoints"), coco_ap(ann_file, results, "bbox")
     return dict(kpt_AP=kpt["AP"], kpt_AP50=kpt["AP50"], kpt_AR=kpt["AR"], box_AP=box["AP"],
                 box_AP50=box["AP50"], box_AR=box["AR"], num_predictions=float(len(results)))
+
+
+def evaluate_box_and_keypoints(model: nn.Module, dataloader: Sequence, ann_file: Path,
+                               progress: bool = False) -> Dict[str, float]:
+    """One inference pass over ``dataloader``, then :func:`box_and_keypoint_ap`."""
+    return box_and_keypoint_ap(ann_file, predict_dataloader(model, dataloader, progress=progress))

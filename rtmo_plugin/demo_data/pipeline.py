@@ -159,7 +159,7 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     from mmpose.utils import register_all_modules
 
     import rtmo_plugin  # noqa: F401  (registers the plugin)
-    from .evaluate import evaluate_box_and_keypoints
+    from .evaluate import box_and_keypoint_ap, evaluate_box_and_keypoints
     from .mean_pose_baseline import mean_pose_ap
     from .proxy_keypoints import proxy_keypoints_as_output
     from .training import train_with_record
@@ -179,11 +179,11 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     val_loader = Runner.build_dataloader(cfg.val_dataloader)
     ann_file = data_dir / "annotations" / "val.json"
 
-    def eval_fn(model: Any) -> Dict[str, float]:
-        m = evaluate_box_and_keypoints(model, val_loader, ann_file)
+    def score_fn(results: List[dict]) -> Dict[str, float]:
+        m = box_and_keypoint_ap(ann_file, results)
         return {"kpt AP": m["kpt_AP"], "box AP": m["box_AP"]}
 
-    record = train_with_record(cfg, budget_seconds=budget_minutes * 60, desc="train RTMO (CPU)", eval_fn=eval_fn)
+    record = train_with_record(cfg, budget_seconds=budget_minutes * 60, desc="train RTMO (CPU)", score_fn=score_fn)
 
     model = load_trained_model(cfg, work_dir / "final.pth")
     metrics = evaluate_box_and_keypoints(model, val_loader, ann_file, progress=True)

@@ -45,16 +45,17 @@ class ProgressRecorderHook(Hook):
         budget_seconds: stop training (at the end of the current epoch) after this many seconds; None = no limit.
         desc: progress bar label.
         show: draw the tqdm bar.
-        eval_fn: optional ``f(model) -> dict`` run at every validation with the weights validation uses (this hook
-            runs before ``EMAHook`` swaps the EMA weights back); its values are recorded next to the metric's.
+        score_fn: optional ``f(results) -> dict`` run at the end of every validation on the COCO results
+            (:func:`~rtmo_plugin.demo_data.evaluate.coco_results`) of the validation loop's own predictions, i.e.
+            of the weights validation uses (the EMA weights under ``EMAHook``), with no second inference pass; its
+            values are recorded next to the evaluator's.
     """
 
-    priority = 45  # after_val_epoch must run before EMAHook's (49), which restores the raw weights
-
     def __init__(self, record: TrainingRecord, budget_seconds: Optional[float] = None, desc: str = "train",
-                 show: bool = True, eval_fn: Optional[Callable[[Any], Dict[str, float]]] = None) -> None:
+                 show: bool = True, score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None) -> None:
         self.record, self.budget, self.desc, self.show = record, budget_seconds, desc, show
-        self.eval_fn = eval_fn
+        self.score_fn = score_fn
+        self._val_results: List[dict] = []
         self._bar: Any = None
         self._t0 = 0.0
         self._iter_time = 0.0
@@ -88,12 +89,19 @@ class ProgressRecorderHook(Hook):
             runner.logger.warning(f"wall-clock budget of {self.budget:.0f} s reached after epoch {runner.epoch + 1}; "
                                   "stopping training")
 
+    def before_val_epoch(self, runner: Any) -> None:
+        self._val_results = []
+
+    def after_val_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        if self.score_fn is not None and outputs is not None:
+            from .evaluate import coco_results
+            self._val_results += coco_results(outputs)
+
     def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, float]] = None) -> None:
         metrics = dict(metrics or {})
-        if self.eval_fn is not None:
-            from mmengine.model import is_model_wrapper
-            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-            metrics.update(self.eval_fn(model))
+        if self.score_fn is not None:
+            metrics.update(self.score_fn(self._val_results))
+            self._val_results = []
         if not metrics:
             return
         self.record.val_iters.append(runner.iter)
@@ -112,7 +120,7 @@ class ProgressRecorderHook(Hook):
 
 def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc: str = "train",
                       show: bool = True, final_checkpoint: Optional[str] = "final.pth",
-                      eval_fn: Optional[Callable[[Any], Dict[str, float]]] = None) -> TrainingRecord:
+                      score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None) -> TrainingRecord:
     """Build a runner from ``cfg``, train with :class:`ProgressRecorderHook`, save ``final_checkpoint``.
 
     The final checkpoint goes through the hooks' ``before_save_checkpoint`` so, with an ``EMAHook``, its
@@ -124,7 +132,7 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
         desc: progress bar label.
         show: show the progress bar.
         final_checkpoint: file name in ``work_dir`` for the last weights (None: do not save).
-        eval_fn: extra evaluation at every validation (see :class:`ProgressRecorderHook`).
+        score_fn: extra scores of every validation's predictions (see :class:`ProgressRecorderHook`).
 
     Returns:
         TrainingRecord: the curves and timings.
@@ -133,7 +141,7 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
 
     record = TrainingRecord()
     runner = Runner.from_cfg(cfg)
-    runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show, eval_fn))
+    runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show, score_fn))
     runner.train()
     if final_checkpoint:
         runner.save_checkpoint(str(Path(cfg.work_dir)), final_checkpoint, save_optimizer=False,

@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from rtmo_plugin.demo_data.pipeline import run_demo
@@ -16,6 +17,12 @@ def test_tiny_demo_writes_metrics_curves_and_pictures(tmp_path: Path) -> None:
     for key in ("kpt_AP", "box_AP", "proxy_kpt_AP", "mean_pose_kpt_AP"):
         assert 0.0 <= metrics[key] <= 1.0
     assert json.loads((tmp_path / "summary.json").read_text())["metrics"] == metrics
+    # the one validation (end of epoch 1) scored the same EMA weights as the final evaluation
+    curve = summary["val_curve"]
+    assert curve["iters"] == [2]
+    assert curve["kpt AP"][-1] == pytest.approx(metrics["kpt_AP"])
+    assert curve["box AP"][-1] == pytest.approx(metrics["box_AP"])
+    assert curve["coco/AP"][-1] == pytest.approx(metrics["kpt_AP"])  # mmengine's CocoMetric, same predictions
     expected = ["synthetic_val_predictions.png", "curves.png"]
     if shared_data_dir().is_dir():
         expected += ["coco_mini_predictions.png", "street_predictions.mp4", "street_frame0_predictions.png"]
