@@ -11,6 +11,8 @@ from typing import Any, Callable, Dict, List, Optional
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
+from .evaluate import coco_results
+
 LOSS_KEYS = ("loss", "loss_cls", "loss_bbox", "loss_oks", "loss_mle", "loss_vis")
 
 
@@ -94,7 +96,6 @@ class ProgressRecorderHook(Hook):
 
     def after_val_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         if self.score_fn is not None and outputs is not None:
-            from .evaluate import coco_results
             self._val_results += coco_results(outputs)
 
     def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, float]] = None) -> None:
