@@ -6,7 +6,7 @@ optional occluders in front, and people partly outside the frame. Image ``i`` of
 on the number of images generated before it.
 
 Annotations follow COCO keypoints: ``keypoints`` = 17 x (x, y, v) with v = 2 visible, 1 labelled but hidden by a nearer
-person or an occluder, 0 outside the image (then x = y = 0); ``bbox`` (xywh) and ``area`` from the person's visible
+person or an occluder painted over it, 0 outside the image (then x = y = 0); ``bbox`` (xywh) and ``area`` from the person's visible
 pixels; ``segmentation`` = polygons of the visible mask; ``num_keypoints`` = #(v > 0). Persons with no visible pixel
 are dropped.
 """
@@ -19,9 +19,11 @@ import cv2
 import numpy as np
 
 from .figure import COCO_SKELETON_1BASED, KEYPOINT_NAMES, NUM_KEYPOINTS, sample_figure
-from .render import draw_figure, draw_occluder, textured_background
+from .render import OCCLUDER_LABEL, draw_figure, draw_occluder, textured_background
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
+#: bumped whenever the same seed would draw different images or labels (cached demo data is then regenerated)
+GENERATOR_VERSION = 2
 
 
 @dataclass
@@ -85,8 +87,11 @@ def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.nda
         for k, (x, y) in enumerate(fig.keypoints):
             if not (0 <= x < w and 0 <= y < h):
                 continue  # truncated: not labelled
-            owner = label[int(y), int(x)]
-            kps[k] = (round(float(x), 2), round(float(y), 2), 2 if owner == i + 1 else 1)
+            owner = int(label[min(int(round(y)), h - 1), min(int(round(x)), w - 1)])
+            # hidden only under something painted later (a nearer person or an occluder); a keypoint on the rim
+            # of its own silhouette can fall on background or a farther person's pixel and is still visible
+            hidden = owner == OCCLUDER_LABEL or owner > i + 1
+            kps[k] = (round(float(x), 2), round(float(y), 2), 1 if hidden else 2)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         segmentation = [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
         if not segmentation:

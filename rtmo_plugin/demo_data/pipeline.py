@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..utils.paths import REPO_ROOT, shared_data_dir
-from .generator import SyntheticConfig, dataset_summary, generate_split
+from .generator import GENERATOR_VERSION, SyntheticConfig, dataset_summary, generate_split
 from .visualize import draw_poses, plot_curves
 
 DEMO_CONFIG = REPO_ROOT / "configs" / "demo" / "rtmo-tiny_synthetic-192.py"
@@ -36,7 +36,8 @@ def _draw(img: np.ndarray, pred: Tuple[np.ndarray, ...]) -> np.ndarray:
 def prepare_data(data_dir: Path, num_train: int, num_val: int, seed: int) -> Dict[str, Dict[str, float]]:
     """Generate the splits unless ``data_dir/manifest.json`` says they exist with these settings."""
     manifest = data_dir / "manifest.json"
-    wanted = dict(num_train=num_train, num_val=num_val, seed=seed, generator=SyntheticConfig().__dict__)
+    wanted = dict(num_train=num_train, num_val=num_val, seed=seed, generator=SyntheticConfig().__dict__,
+                  generator_version=GENERATOR_VERSION)
     wanted = json.loads(json.dumps(wanted))
     if manifest.is_file() and json.loads(manifest.read_text()).get("settings") == wanted:
         print(f"[demo] synthetic data already in {data_dir}")
