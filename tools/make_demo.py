@@ -36,6 +36,9 @@ def main() -> None:
     print(f"[demo] synthetic val: keypoint AP {m['kpt_AP']:.3f} (AP50 {m['kpt_AP50']:.3f}), "
           f"box AP {m['box_AP']:.3f}; the proxy keypoints of the same detections: AP {m['proxy_kpt_AP']:.3f}; "
           f"the training set's average pose in the true boxes: AP {m['mean_pose_kpt_AP']:.3f}")
+    ratio = summary["keypoint_errors"]["error_over_tolerance"]
+    print(f"[demo] perfect keypoints on the same detections would score AP {m['oracle_kpt_AP']:.3f}; median "
+          "keypoint error / COCO's OKS-0.5 tolerance: " + ", ".join(f"{k} {v:.1f}" for k, v in ratio.items()))
     print(f"[demo] outputs in {args.out_dir}: {', '.join(summary['files'])}")
     print(json.dumps(m))
 

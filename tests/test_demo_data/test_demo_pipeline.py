@@ -14,8 +14,9 @@ def test_tiny_demo_writes_metrics_curves_and_pictures(tmp_path: Path) -> None:
     summary = run_demo(tmp_path, num_train=8, num_val=4, seed=0, max_epochs=1, budget_minutes=5)
     assert summary["iterations"] == 2  # 8 images, batch 4, one epoch
     metrics = summary["metrics"]
-    for key in ("kpt_AP", "box_AP", "proxy_kpt_AP", "mean_pose_kpt_AP"):
+    for key in ("kpt_AP", "box_AP", "proxy_kpt_AP", "mean_pose_kpt_AP", "oracle_kpt_AP"):
         assert 0.0 <= metrics[key] <= 1.0
+    assert len(summary["keypoint_errors"]["error_over_tolerance"]) == 17
     assert json.loads((tmp_path / "summary.json").read_text())["metrics"] == metrics
     # the one validation (end of epoch 1) scored the same EMA weights as the final evaluation
     curve = summary["val_curve"]
