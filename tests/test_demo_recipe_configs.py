@@ -86,3 +86,22 @@ def test_demo_feeds_192_everywhere_and_converts_to_channels_last_before_ema():
     assert len(sizes) == 5 and set(sizes) == {(192, 192)}
     hook_types = [h["type"] for h in cfg.custom_hooks]
     assert hook_types.index("ChannelsLastHook") < hook_types.index("EMAHook")
+
+
+def test_demo_head_reads_the_stride_8_and_16_levels():
+    # README "What the recipe changes", point 9: at 192x192 the head uses the neck's stride-8/16 outputs
+    # (RTMO: 16/32); the neck's maps, the head's strides and its prior generator must agree
+    import torch
+    from mmpose.registry import MODELS
+    from mmpose.utils import register_all_modules
+
+    import rtmo_plugin  # noqa: F401
+
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(str(RECIPE_CONFIGS[0]))
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        feats = model.extract_feat(torch.zeros(1, 3, 192, 192))
+    assert [tuple(f.shape[-2:]) for f in feats] == [(24, 24), (12, 12)]
+    assert tuple(model.head.featmap_strides) == (8, 16)
+    assert [tuple(s) for s in model.head.prior_generator.strides] == [(8, 8), (16, 16)]
