@@ -6,9 +6,9 @@ optional occluders in front, and people partly outside the frame. Image ``i`` of
 on the number of images generated before it.
 
 Annotations follow COCO keypoints: ``keypoints`` = 17 x (x, y, v) with v = 2 visible, 1 labelled but hidden by a nearer
-person or an occluder painted over it, 0 outside the image (then x = y = 0); ``bbox`` (xywh) and ``area`` from the person's visible
-pixels; ``segmentation`` = polygons of the visible mask; ``num_keypoints`` = #(v > 0). Persons with no visible pixel
-are dropped.
+person or an occluder painted over it, 0 outside the image (then x = y = 0); ``bbox`` (xywh) and ``area`` from the
+person's visible pixels; ``segmentation`` = polygons of the visible mask; ``num_keypoints`` = #(v > 0). Persons with
+no visible pixel are dropped.
 """
 import json
 from dataclasses import dataclass
