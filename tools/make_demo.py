@@ -33,9 +33,6 @@ def main() -> None:
     m = summary["metrics"]
     print(f"[demo] {summary['iterations']} iterations, {summary['seconds_per_iter']:.2f} s/iter, "
           f"total {summary['total_seconds'] / 60:.1f} min")
-    if summary["fitted_max_epochs"]:
-        print(f"[demo] {summary['planned_epochs']} planned epochs did not fit the budget at this machine's speed; "
-              f"the run and its cosine decay ended after epoch {summary['fitted_max_epochs']}")
     print(f"[demo] synthetic val: keypoint AP {m['kpt_AP']:.3f} (AP50 {m['kpt_AP50']:.3f}), "
           f"box AP {m['box_AP']:.3f}; the proxy keypoints of the same detections: AP {m['proxy_kpt_AP']:.3f}; "
           f"the training set's average pose in the true boxes: AP {m['mean_pose_kpt_AP']:.3f}")

@@ -185,8 +185,7 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
         m = box_and_keypoint_ap(ann_file, results)
         return {"kpt AP": m["kpt_AP"], "box AP": m["box_AP"]}
 
-    record = train_with_record(cfg, budget_seconds=budget_minutes * 60, desc="train RTMO (CPU)", score_fn=score_fn,
-                               fit_schedule=True)
+    record = train_with_record(cfg, budget_seconds=budget_minutes * 60, desc="train RTMO (CPU)", score_fn=score_fn)
 
     model = load_trained_model(cfg, work_dir / "final.pth")
     results = predict_dataloader(model, val_loader, progress=True)
@@ -207,7 +206,6 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     summary = dict(data=data_summary, metrics=metrics, iterations=record.iters[-1] if record.iters else 0,
                    seconds_per_iter=record.seconds_per_iter, train_seconds=record.wall_seconds,
                    data_seconds=t_data, total_seconds=time.time() - start, stopped_early=record.stopped_early,
-                   planned_epochs=int(cfg.train_cfg["max_epochs"]), fitted_max_epochs=record.fitted_max_epochs,
                    val_curve=dict(iters=record.val_iters, **record.val_metrics),
                    keypoint_errors=dict(median_error=errors["median_error"],
                                         error_over_tolerance=errors["error_over_tolerance"]),

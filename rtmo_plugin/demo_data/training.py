@@ -11,7 +11,6 @@ from typing import Any, Callable, Dict, List, Optional
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from .budget_schedule import FitScheduleToBudgetHook
 from .evaluate import coco_results
 
 LOSS_KEYS = ("loss", "loss_cls", "loss_bbox", "loss_oks", "loss_mle", "loss_vis")
@@ -29,7 +28,6 @@ class TrainingRecord:
         seconds_per_iter: mean wall time per training iteration (data + step).
         wall_seconds: total wall time of ``runner.train()``.
         stopped_early: True if the wall-clock budget ended the run.
-        fitted_max_epochs: the last epoch after :class:`FitScheduleToBudgetHook` shortened the run, else None.
     """
 
     iters: List[int] = field(default_factory=list)
@@ -39,7 +37,6 @@ class TrainingRecord:
     seconds_per_iter: float = 0.0
     wall_seconds: float = 0.0
     stopped_early: bool = False
-    fitted_max_epochs: Optional[int] = None
 
 
 class ProgressRecorderHook(Hook):
@@ -83,8 +80,6 @@ class ProgressRecorderHook(Hook):
             if outputs is not None and key in outputs:
                 self.record.losses.setdefault(key, []).append(float(outputs[key].detach().mean()))
         if self._bar is not None:
-            if self._bar.total != runner.max_iters:  # the run was shortened to fit its budget
-                self._bar.total = runner.max_iters
             self._bar.update(1)
             if outputs is not None and "loss" in outputs:
                 self._bar.set_postfix(loss=f"{float(outputs['loss'].detach()):.3f}", refresh=False)
@@ -126,8 +121,7 @@ class ProgressRecorderHook(Hook):
 
 def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc: str = "train",
                       show: bool = True, final_checkpoint: Optional[str] = "final.pth",
-                      score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None,
-                      fit_schedule: bool = False) -> TrainingRecord:
+                      score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None) -> TrainingRecord:
     """Build a runner from ``cfg``, train with :class:`ProgressRecorderHook`, save ``final_checkpoint``.
 
     The final checkpoint goes through the hooks' ``before_save_checkpoint`` so, with an ``EMAHook``, its
@@ -140,8 +134,6 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
         show: show the progress bar.
         final_checkpoint: file name in ``work_dir`` for the last weights (None: do not save).
         score_fn: extra scores of every validation's predictions (see :class:`ProgressRecorderHook`).
-        fit_schedule: with a budget, shorten the run and its cosine decay to the epochs that fit it at the measured
-            speed (:class:`~rtmo_plugin.demo_data.budget_schedule.FitScheduleToBudgetHook`).
 
     Returns:
         TrainingRecord: the curves and timings.
@@ -151,11 +143,7 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
     record = TrainingRecord()
     runner = Runner.from_cfg(cfg)
     runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show, score_fn))
-    fitter = FitScheduleToBudgetHook(budget_seconds) if fit_schedule and budget_seconds else None
-    if fitter is not None:
-        runner.register_hook(fitter)
     runner.train()
-    record.fitted_max_epochs = fitter.fitted_max_epochs if fitter is not None else None
     if final_checkpoint:
         runner.save_checkpoint(str(Path(cfg.work_dir)), final_checkpoint, save_optimizer=False,
                                save_param_scheduler=False)
