@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
 from .evaluate import coco_ap
 from .figure import KEYPOINT_NAMES
 
-#: COCO's per-keypoint OKS sigmas (the evaluation's, not the demo's training sigmas)
-COCO_SIGMAS = np.array([.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062, .107, .107, .087, .087,
-                        .089, .089])
+#: COCO's per-keypoint OKS sigmas, from MMPose's COCO metainfo (the evaluation's, not the demo's training sigmas)
+COCO_SIGMAS = parse_pose_metainfo(dict(from_file="configs/_base_/datasets/coco.py"))["sigmas"]
 #: distance at which a keypoint's OKS term exp(-d^2 / (2 s^2 k^2)) is 0.5, in units of s = sqrt(area); k = 2 sigma
 COCO_TOLERANCE = 2 * COCO_SIGMAS * np.sqrt(2 * np.log(2))
 
