@@ -20,7 +20,7 @@ import numpy as np
 
 from ..utils.paths import REPO_ROOT, shared_data_dir
 from .generator import GENERATOR_VERSION, SyntheticConfig, dataset_summary, generate_split
-from .visualize import draw_poses, plot_curves
+from .visualize import draw_poses, plot_curves, with_final_evaluation
 
 DEMO_CONFIG = REPO_ROOT / "configs" / "demo" / "rtmo-tiny_synthetic-192.py"
 #: wall-clock budget of the training part (the whole demo must stay within 20 minutes on 2 cores)
@@ -200,10 +200,13 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     shared = shared_data_dir()
     files = visualise(model, data_dir, out_dir, shared if shared.is_dir() else None)
     aps = {k: v for k, v in record.val_metrics.items() if k in ("kpt AP", "box AP")}
-    plot_curves(record.iters, {k: v for k, v in record.losses.items()}, record.val_iters, aps,
+    final_iter = record.iters[-1] if record.iters else 0
+    ap_steps, aps = with_final_evaluation(record.val_iters, aps, final_iter,
+                                          {"kpt AP": metrics["kpt_AP"], "box AP": metrics["box_AP"]})
+    plot_curves(record.iters, {k: v for k, v in record.losses.items()}, ap_steps, aps,
                 out_dir / "curves.png", title=f"small RTMO on synthetic figures, final kpt AP {metrics['kpt_AP']:.3f}")
     files.append("curves.png")
-    summary = dict(data=data_summary, metrics=metrics, iterations=record.iters[-1] if record.iters else 0,
+    summary = dict(data=data_summary, metrics=metrics, iterations=final_iter,
                    seconds_per_iter=record.seconds_per_iter, train_seconds=record.wall_seconds,
                    data_seconds=t_data, total_seconds=time.time() - start, stopped_early=record.stopped_early,
                    val_curve=dict(iters=record.val_iters, **record.val_metrics),

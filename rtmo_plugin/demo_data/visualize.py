@@ -1,6 +1,6 @@
 """Skeleton overlays and training curves for the demo (OpenCV + matplotlib, no display needed)."""
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -51,6 +51,38 @@ def draw_poses(img: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, boxes
             if s >= kpt_thr:
                 cv2.circle(out, (int(round(x)), int(round(y))), thick + 1, (255, 255, 255), -1, cv2.LINE_AA)
     return out
+
+
+def with_final_evaluation(ap_steps: List[int], aps: Dict[str, List[float]], final_step: int,
+                          final_aps: Dict[str, float]) -> Tuple[List[int], Dict[str, List[float]]]:
+    """The validation curve with the run's final evaluation as its last point.
+
+    When a wall-clock budget stops training between two validations, the last validation is older than the
+    final weights; this appends the final evaluation at ``final_step`` (unless a validation already ran there).
+
+    Args:
+        ap_steps: iteration of every validation during training.
+        aps: name -> values (same length as ``ap_steps``).
+        final_step: iteration of the final weights.
+        final_aps: name -> the final evaluation's value, for every name in ``aps``.
+
+    Returns:
+        tuple: the new steps and values (the inputs are not modified).
+
+    Raises:
+        KeyError: when ``final_aps`` lacks one of the curve's names.
+    """
+    steps = list(ap_steps)
+    curves = {name: list(values) for name, values in aps.items()} if steps else {name: [] for name in final_aps}
+    if steps and steps[-1] >= final_step:
+        return steps, curves
+    missing = sorted(set(curves) - set(final_aps))
+    if missing:
+        raise KeyError(f"with_final_evaluation: the final evaluation has no value for {missing}")
+    steps.append(final_step)
+    for name in curves:
+        curves[name].append(float(final_aps[name]))
+    return steps, curves
 
 
 def plot_curves(loss_steps: List[int], losses: Dict[str, List[float]], ap_steps: List[int],
