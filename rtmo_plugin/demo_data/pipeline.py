@@ -3,7 +3,7 @@
 Steps (each shows a progress bar):
 
 1. generate the synthetic train/val splits (skipped when the same files already exist);
-2. train ``configs/demo/rtmo-tiny_synthetic-192.py`` with a wall-clock budget;
+2. train ``configs/demo/rtmo-tiny_synthetic-160.py`` with a wall-clock budget;
 3. evaluate box AP and keypoint AP of the final EMA weights on the held-out val split (and, as a diagnostic,
    the keypoint AP of the proxy-regression keypoints of the same detections);
 4. draw predictions on val images, on the ``coco_mini`` photos and on the frames of ``video/street.mp4`` (skipped
@@ -22,7 +22,7 @@ from ..utils.paths import REPO_ROOT, shared_data_dir
 from .generator import GENERATOR_VERSION, SyntheticConfig, dataset_summary, generate_split
 from .visualize import draw_poses, plot_curves, with_final_evaluation
 
-DEMO_CONFIG = REPO_ROOT / "configs" / "demo" / "rtmo-tiny_synthetic-192.py"
+DEMO_CONFIG = REPO_ROOT / "configs" / "demo" / "rtmo-tiny_synthetic-160.py"
 #: wall-clock budget of the training part (the whole demo must stay within 20 minutes on 2 cores)
 DEMO_BUDGET_MINUTES = 17.5
 SHOW_THR = 0.3  # instances drawn in the pictures: box score >= this (evaluation uses every prediction)

@@ -49,7 +49,7 @@ def test_raw_predictions_of_a_bottomup_model_evaluate(shared_data, repo_root, tm
     from rtmo_plugin.evaluation import dump_raw_predictions
     ann = shared_data / 'coco_mini' / 'test_coco.json'
     out = tmp_path / 'raw.json'
-    raw = dump_raw_predictions(repo_root / 'configs' / 'demo' / 'rtmo-tiny_synthetic-192.py',
+    raw = dump_raw_predictions(repo_root / 'configs' / 'demo' / 'rtmo-tiny_synthetic-160.py',
                                None, ann, ann.parent, out, score_thr=0.01)
     assert json.loads(out.read_text()) == raw and len(raw) > 0
     assert all(np.isfinite(r['keypoints']).all() and len(r['keypoints']) == 51 for r in raw)

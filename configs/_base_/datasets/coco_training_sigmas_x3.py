@@ -1,5 +1,5 @@
 # COCO-17 keypoint metadata with every per-keypoint OKS sigma multiplied by 3, for the *training* losses and the
-# SimOTA assigner of the embedded demo (configs/demo/rtmo-tiny_synthetic-192.py). Evaluation keeps COCO's sigmas.
+# SimOTA assigner of the embedded demo (configs/demo/rtmo-tiny_synthetic-160.py). Evaluation keeps COCO's sigmas.
 #
 # Why 3 and not 6 (coco_training_sigmas_x6.py, the overfit check's): 6x gives the OKS loss a gradient from
 # scratch, but a keypoint at the edge of COCO's tolerance (OKS 0.5) scores 0.98 with 6x and 0.93 with 3x, so late

@@ -1,6 +1,6 @@
 # e2e test config: the demo model/recipe at 128x128 on a few synthetic images, with RTMO's batch-synchronised
 # random resize and the test probe hook. The data root is set by the test (--cfg-options).
-_base_ = ['../../../configs/demo/rtmo-tiny_synthetic-192.py']
+_base_ = ['../../../configs/demo/rtmo-tiny_synthetic-160.py']
 custom_imports = dict(imports=['rtmo_plugin', 'e2e_probe'], allow_failed_imports=False)
 
 input_size = (128, 128)
