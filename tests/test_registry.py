@@ -12,7 +12,8 @@ import rtmo_plugin
 # registry attribute in mmpose.registry -> names the plugin must provide there
 EXPECTED: Dict[str, Tuple[str, ...]] = {
     "MODELS": ("RTMODCCHead", "MLECoordClsLoss", "RTMOBatchSyncResize", "SSTNTopdownEstimator",
-               "AffineLocalizationNet"),
+               "AffineLocalizationNet", "ForeachExpMomentumEMA"),
+    "OPTIM_WRAPPER_CONSTRUCTORS": ("MergedGroupsOptimWrapperConstructor",),
     "KEYPOINT_CODECS": ("BBoxFreeKeypointCodec",),
     "TRANSFORMS": ("PoseMosaic", "PoseMixUp", "PoseRandomAffine", "PoseHSVJitter", "PoseHorizontalFlip",
                    "PoseInstanceFilter", "PoseLetterboxResize", "PoseHeatmapMaskFromInvalid", "PoseGuidedProposals"),

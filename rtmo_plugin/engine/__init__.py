@@ -1,4 +1,4 @@
-"""Training-time machinery: hooks."""
-from . import hooks
+"""Training-time machinery: hooks, and faster drop-ins for the optimiser constructor and the EMA."""
+from . import hooks, optim
 
-__all__ = ["hooks"]
+__all__ = ["hooks", "optim"]
