@@ -23,13 +23,17 @@ def main() -> None:
     parser.add_argument("--num-train", type=int, default=800, help="synthetic training images")
     parser.add_argument("--num-val", type=int, default=100, help="synthetic held-out images")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=None, help="override the config's max_epochs")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="max epochs (default: 30 as a cap with the budget schedule, the config's with --fixed-schedule)")
+    parser.add_argument("--fixed-schedule", action="store_true",
+                        help="the config's epoch-based cosine schedule instead of one that follows the budget")
     parser.add_argument("--budget-minutes", type=float, default=DEMO_BUDGET_MINUTES,
-                        help="wall-clock budget for the training part (stops after the current epoch)")
+                        help="wall-clock budget for the training part (the decay follows it; training stops after the "
+                             "last epoch that fits)")
     parser.add_argument("--config", type=Path, default=DEMO_CONFIG)
     args = parser.parse_args()
     summary = run_demo(args.out_dir, args.num_train, args.num_val, args.seed, args.epochs, args.budget_minutes,
-                       args.config)
+                       args.config, follow_budget=not args.fixed_schedule)
     m = summary["metrics"]
     print(f"[demo] {summary['iterations']} iterations, {summary['seconds_per_iter']:.2f} s/iter, "
           f"total {summary['total_seconds'] / 60:.1f} min")

@@ -6,7 +6,7 @@ any registry, so it never appears in configs).
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.hooks import Hook
@@ -121,7 +121,8 @@ class ProgressRecorderHook(Hook):
 
 def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc: str = "train",
                       show: bool = True, final_checkpoint: Optional[str] = "final.pth",
-                      score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None) -> TrainingRecord:
+                      score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None,
+                      extra_hooks: Sequence[Hook] = ()) -> TrainingRecord:
     """Build a runner from ``cfg``, train with :class:`ProgressRecorderHook`, save ``final_checkpoint``.
 
     The final checkpoint goes through the hooks' ``before_save_checkpoint`` so, with an ``EMAHook``, its
@@ -134,6 +135,7 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
         show: show the progress bar.
         final_checkpoint: file name in ``work_dir`` for the last weights (None: do not save).
         score_fn: extra scores of every validation's predictions (see :class:`ProgressRecorderHook`).
+        extra_hooks: hook instances to register too (e.g. the demo's budget schedule).
 
     Returns:
         TrainingRecord: the curves and timings.
@@ -143,6 +145,8 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
     record = TrainingRecord()
     runner = Runner.from_cfg(cfg)
     runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show, score_fn))
+    for hook in extra_hooks:
+        runner.register_hook(hook)
     runner.train()
     if final_checkpoint:
         runner.save_checkpoint(str(Path(cfg.work_dir)), final_checkpoint, save_optimizer=False,
