@@ -81,13 +81,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=max_iters,
                     max_keep_ckpts=1, save_best=None),
     logger=dict(type='LoggerHook', interval=10))
-# merged param groups + fused AdamW and the batched EMA: the same updates as MMPose's constructor and MMDet's
-# ExpMomentumEMA, a cheaper step (rtmo_plugin/engine/optim); both models of the check use them
-optim_wrapper = dict(clip_grad=None, constructor='MergedGroupsOptimWrapperConstructor',
-                     optimizer=dict(fused=True),
-                     paramwise_cfg=dict(custom_keys={'head.dcc': dict(lr_mult=0.1)}))
+optim_wrapper = dict(clip_grad=None, paramwise_cfg=dict(custom_keys={'head.dcc': dict(lr_mult=0.1)}))
 custom_hooks = [
-    dict(type='EMAHook', ema_type='ForeachExpMomentumEMA', momentum=0.0002,
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
          update_buffers=True, strict_load=False, priority=49),
 ]
 
