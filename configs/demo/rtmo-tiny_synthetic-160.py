@@ -76,7 +76,8 @@ test_cfg = dict()
 optim_wrapper = dict(
     type='OptimWrapper',
     # MMPose's param-wise rules with same-option groups merged (6 instead of 278) so AdamW can run fused: the same
-    # updates, a cheaper step (rtmo_plugin/engine/optim; tools/benchmark_optim.py)
+    # rule per parameter, fused rounding, a training step ~0.88x as long (rtmo_plugin/engine/optim;
+    # tools/benchmark_optim.py)
     constructor='MergedGroupsOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.05, fused=True),
     paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True,

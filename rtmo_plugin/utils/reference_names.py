@@ -3,7 +3,7 @@
 Our components take the same constructor arguments as their MMPose counterparts, so a config runs on the reference
 implementation after renaming the ``type`` fields. Used by ``tools/overfit_check.py`` to train both side by side and by the pipeline builders' ``reference=True``.
 The stage-switch hook is kept: it only sets head attributes that both heads have. So are the optimiser constructor
-and the EMA type of `rtmo_plugin.engine.optim` (same updates as MMPose's and MMDet's, computed in batched calls).
+and the EMA type of `rtmo_plugin.engine.optim` (MMPose's param-wise rules and MMDet's EMA, computed in batched calls).
 """
 import copy
 from typing import Any, Dict

@@ -78,7 +78,10 @@ def test_training_steps_match_the_per_parameter_groups(optimizer_kwargs: Dict) -
             wrapper.update_params(model(x))
     for (name, p_ref), p_new in zip(model_ref.named_parameters(), model_new.parameters()):
         assert torch.isfinite(p_new).all(), name
-        assert torch.allclose(p_ref, p_new, atol=1e-6, rtol=1e-5), name
+        if optimizer_kwargs:  # batched kernels round differently
+            assert torch.allclose(p_ref, p_new, atol=1e-6, rtol=1e-5), name
+        else:  # the same per-parameter kernel: bit-identical
+            assert torch.equal(p_ref, p_new), name
         assert not torch.equal(p_new, initial[name]), f"{name} was not updated"
 
 
