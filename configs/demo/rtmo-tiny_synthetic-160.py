@@ -34,14 +34,18 @@
 #   * 160x160 instead of 192x192, 22 epochs instead of 19: an iteration costs ~0.83x as much. Same-compute runs side
 #     by side (one thread each, same wall time): keypoint AP 0.251 (192, 19 epochs) -> 0.275 (160, 23 epochs), box
 #     AP 0.600 -> 0.589, and ahead at every matched point of the run; 22 epochs leave a margin in the budget;
+#   * AdamW over merged param groups with fused=True and a batched EMA (rtmo_plugin/engine/optim): a training step
+#     ~0.88x as long, same per-parameter rules (tools/benchmark_optim.py);
 #   * otherwise stage-1 loss weights throughout (no proxy_target_cc switch in a run this short);
-#   * AdamW 4e-3 with a one-epoch quadratic warm-up then cosine over 22 epochs; EMA as in RTMO.
+#   * AdamW 4e-3 with a one-epoch quadratic warm-up then cosine over 22 epochs (make demo: over its time budget;
+#     side by side, one thread each: 22 epochs keypoint AP 0.304, the budget-following decay over 30 epochs 0.341);
+#     EMA as in RTMO.
 custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
 input_size = (160, 160)
-max_epochs = 22  # 4,400 iterations at batch 4 (~0.21 s each): ~15.5 min on 2 cores, so the cosine decay ends
-# inside make_demo's 17.5-minute budget on a machine up to ~12% slower
+max_epochs = 22  # 4,400 iterations at batch 4. `make demo` replaces this epoch-based decay by one that follows its
+# 17.5-minute budget (rtmo_plugin/demo_data/budget_schedule.py; 30 epochs as a cap); `mim train` runs it as written
 warmup_epochs = 1
 data_root = 'outputs/demo/data/'
 metafile = 'configs/_base_/datasets/coco.py'  # resolved inside mmpose's package
