@@ -168,10 +168,10 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     from mmpose.utils import register_all_modules
 
     import rtmo_plugin  # noqa: F401  (registers the plugin)
+    from .budget_schedule import budget_schedule_from_config
     from .evaluate import box_and_keypoint_ap, evaluate_box_and_keypoints, predict_dataloader
     from .keypoint_errors import keypoint_error_report
     from .mean_pose_baseline import mean_pose_ap
-    from .budget_schedule import budget_schedule_from_config
     from .proxy_keypoints import proxy_keypoints_as_output
     from .training import train_with_record
 

@@ -60,7 +60,8 @@ def _train(tmp_path: Path, seconds_per_iter: float, budget: float, max_epochs: i
     recorder = _TickAndRecord(clock)
     runner = Runner(
         model=_ToyModel(), work_dir=str(tmp_path),
-        train_dataloader=DataLoader([torch.ones(3)] * iters_per_epoch, batch_size=1, collate_fn=lambda b: dict(inputs=b)),
+        train_dataloader=DataLoader([torch.ones(3)] * iters_per_epoch, batch_size=1,
+                                    collate_fn=lambda b: dict(inputs=b)),
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=1.0)),
         param_scheduler=[dict(type="LinearLR", start_factor=0.5, by_epoch=True, begin=0, end=1,
                               convert_to_iter_based=True)],
