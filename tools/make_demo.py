@@ -32,9 +32,14 @@ def main() -> None:
                         help="wall-clock budget for the training part (the decay follows it; training stops after the "
                              "last epoch that fits)")
     parser.add_argument("--config", type=Path, default=DEMO_CONFIG)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="training processes (CPU DDP over gloo); they share out the config's batch and the "
+                             "OMP_NUM_THREADS threads")
     args = parser.parse_args()
+    if args.processes < 1:
+        parser.error(f"--processes must be >= 1, got {args.processes}")
     summary = run_demo(args.out_dir, args.num_train, args.num_val, args.seed, args.epochs, args.budget_minutes,
-                       args.config, follow_budget=not args.fixed_schedule)
+                       args.config, follow_budget=not args.fixed_schedule, processes=args.processes)
     m = summary["metrics"]
     print(f"[demo] {summary['iterations']} iterations, {summary['seconds_per_iter']:.2f} s/iter, "
           f"total {summary['total_seconds'] / 60:.1f} min")

@@ -105,7 +105,8 @@ class BudgetCosineLRHook(Hook):
                                   f"epoch takes {epoch_span:.0f} s; stopping after epoch {runner.epoch + 1}")
 
 
-def budget_schedule_from_config(cfg: Any, budget_seconds: float) -> Optional[BudgetCosineLRHook]:
+def budget_schedule_from_config(cfg: Any, budget_seconds: float,
+                                clock: Any = time.time) -> Optional[BudgetCosineLRHook]:
     """Swap the config's epoch-based cosine for a :class:`BudgetCosineLRHook` (``cfg.param_scheduler`` is edited).
 
     The cosine entry's ``begin`` (in epochs, as in the demo config) is where the warm-up ends and the decay
@@ -114,6 +115,7 @@ def budget_schedule_from_config(cfg: Any, budget_seconds: float) -> Optional[Bud
     Args:
         cfg: an mmengine config whose ``param_scheduler`` holds one ``CosineAnnealingLR`` with ``by_epoch=True``.
         budget_seconds: the wall-clock budget of the training.
+        clock: the hook's time source (in a DDP run one that all ranks read alike, so their rates agree).
 
     Returns:
         The hook to register on the runner; None when the list has no cosine because the run ends inside the
@@ -131,4 +133,4 @@ def budget_schedule_from_config(cfg: Any, budget_seconds: float) -> Optional[Bud
                          f"budget schedule, got {dict(cosine)}")
     cfg.param_scheduler = schedulers
     return BudgetCosineLRHook(budget_seconds, warmup_epochs=int(cosine.get("begin", 0)),
-                              eta_min=float(cosine.get("eta_min", 0.0)))
+                              eta_min=float(cosine.get("eta_min", 0.0)), clock=clock)

@@ -114,3 +114,21 @@ def evaluate_box_and_keypoints(model: nn.Module, dataloader: Sequence, ann_file:
                                progress: bool = False) -> Dict[str, float]:
     """One inference pass over ``dataloader``, then :func:`box_and_keypoint_ap`."""
     return box_and_keypoint_ap(ann_file, predict_dataloader(model, dataloader, progress=progress))
+
+
+class BoxAndKeypointScore:
+    """``results -> {'kpt AP', 'box AP'}`` on one annotation file: a validation score a training process can pickle.
+
+    The demo passes it to :class:`~rtmo_plugin.demo_data.training.ProgressRecorderHook`; unlike a closure it can
+    be sent to the processes of a multi-process run.
+
+    Args:
+        ann_file: COCO keypoint annotations of the split the results predict.
+    """
+
+    def __init__(self, ann_file: Path) -> None:
+        self.ann_file = Path(ann_file)
+
+    def __call__(self, results: List[dict]) -> Dict[str, float]:
+        metrics = box_and_keypoint_ap(self.ann_file, results)
+        return {"kpt AP": metrics["kpt_AP"], "box AP": metrics["box_AP"]}

@@ -157,21 +157,24 @@ def visualise(model: Any, data_dir: Path, out_dir: Path, shared: Optional[Path])
 
 def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 800, num_val: int = 100,
              seed: int = 0, max_epochs: Optional[int] = None, budget_minutes: float = DEMO_BUDGET_MINUTES,
-             config: Path = DEMO_CONFIG, follow_budget: bool = True) -> Dict[str, Any]:
+             config: Path = DEMO_CONFIG, follow_budget: bool = True, processes: int = 1) -> Dict[str, Any]:
     """The whole demo; returns (and writes to ``out_dir/summary.json``) the measured numbers.
 
     With ``follow_budget`` (the default) the learning rate decays over the wall-clock budget and training runs
     until the budget (``max_epochs``, default :data:`DEMO_EPOCH_CAP`, is a cap); without it, the config's
-    epoch-based schedule runs and the budget only cuts it short.
+    epoch-based schedule runs and the budget only cuts it short. With ``processes`` > 1 the training runs on that
+    many CPU processes (DDP, :mod:`~rtmo_plugin.demo_data.multiprocess`) that share out the config's batch and the
+    ``OMP_NUM_THREADS`` threads; the evaluation and pictures after it run in this process.
     """
     from mmengine.runner import Runner
     from mmpose.utils import register_all_modules
 
     import rtmo_plugin  # noqa: F401  (registers the plugin)
     from .budget_schedule import budget_schedule_from_config
-    from .evaluate import box_and_keypoint_ap, evaluate_box_and_keypoints, predict_dataloader
+    from .evaluate import BoxAndKeypointScore, box_and_keypoint_ap, evaluate_box_and_keypoints, predict_dataloader
     from .keypoint_errors import keypoint_error_report
     from .mean_pose_baseline import mean_pose_ap
+    from .multiprocess import split_train_batch, train_with_record_on_processes
     from .proxy_keypoints import proxy_keypoints_as_output
     from .training import train_with_record
 
@@ -189,17 +192,19 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
         max_epochs = DEMO_EPOCH_CAP
     cfg = build_config(data_dir, work_dir, max_epochs, config)
     cfg.log_level = "WARNING"
-    hook = budget_schedule_from_config(cfg, budget_minutes * 60) if follow_budget else None
-    schedule = [hook] if hook is not None else []
-    val_loader = Runner.build_dataloader(cfg.val_dataloader)
     ann_file = data_dir / "annotations" / "val.json"
-
-    def score_fn(results: List[dict]) -> Dict[str, float]:
-        m = box_and_keypoint_ap(ann_file, results)
-        return {"kpt AP": m["kpt_AP"], "box AP": m["box_AP"]}
-
-    record = train_with_record(cfg, budget_seconds=budget_minutes * 60, desc="train RTMO (CPU)", score_fn=score_fn,
-                               extra_hooks=schedule)
+    score_fn = BoxAndKeypointScore(ann_file)
+    if processes > 1:
+        split_train_batch(cfg, processes)  # the config's batch per optimiser step, shared out over the processes
+        outcome = train_with_record_on_processes(cfg, processes, budget_minutes * 60, follow_budget,
+                                                 f"train RTMO (CPU, {processes} processes)", score_fn)[0]
+        record, stopped_by_schedule = outcome.record, outcome.stopped_by_budget
+    else:
+        hook = budget_schedule_from_config(cfg, budget_minutes * 60) if follow_budget else None
+        record = train_with_record(cfg, budget_seconds=budget_minutes * 60, desc="train RTMO (CPU)",
+                                   score_fn=score_fn, extra_hooks=[hook] if hook is not None else [])
+        stopped_by_schedule = hook is not None and hook.stopped_by_budget
+    val_loader = Runner.build_dataloader(cfg.val_dataloader)
 
     model = load_trained_model(cfg, work_dir / "final.pth")
     results = predict_dataloader(model, val_loader, progress=True)
@@ -223,8 +228,8 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     summary = dict(data=data_summary, metrics=metrics, iterations=final_iter,
                    seconds_per_iter=record.seconds_per_iter, train_seconds=record.wall_seconds,
                    data_seconds=t_data, total_seconds=time.time() - start,
-                   stopped_early=record.stopped_early or any(h.stopped_by_budget for h in schedule),
-                   schedule="budget" if follow_budget else "epochs",
+                   stopped_early=record.stopped_early or stopped_by_schedule,
+                   schedule="budget" if follow_budget else "epochs", processes=processes,
                    val_curve=dict(iters=record.val_iters, **record.val_metrics),
                    keypoint_errors=dict(median_error=errors["median_error"],
                                         error_over_tolerance=errors["error_over_tolerance"]),

@@ -1,7 +1,9 @@
 """Run an mmengine training in-process with a progress bar, a wall-clock budget and recorded curves.
 
 Used by the demo and by the overfit check. The hook below is attached to a runner instance (it is not registered in
-any registry, so it never appears in configs).
+any registry, so it never appears in configs). It also works in every process of a multi-process (DDP) run
+(:mod:`~rtmo_plugin.demo_data.multiprocess`): validation predictions are gathered from all ranks before scoring, and
+the budget decision reads a clock that all ranks share.
 """
 import time
 from dataclasses import dataclass, field
@@ -50,13 +52,17 @@ class ProgressRecorderHook(Hook):
         score_fn: optional ``f(results) -> dict`` run at the end of every validation on the COCO results
             (:func:`~rtmo_plugin.demo_data.evaluate.coco_results`) of the validation loop's own predictions, i.e.
             of the weights validation uses (the EMA weights under ``EMAHook``), with no second inference pass; its
-            values are recorded next to the evaluator's.
+            values are recorded next to the evaluator's. Under DDP each rank predicts part of the split: the
+            results are gathered from all ranks and scored in the main process only.
+        clock: time source in seconds for the budget decision; in a DDP run one that every rank reads alike
+            (:class:`~rtmo_plugin.demo_data.multiprocess.RankZeroClock`), so all ranks stop at the same epoch.
     """
 
     def __init__(self, record: TrainingRecord, budget_seconds: Optional[float] = None, desc: str = "train",
-                 show: bool = True, score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None) -> None:
+                 show: bool = True, score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.record, self.budget, self.desc, self.show = record, budget_seconds, desc, show
-        self.score_fn = score_fn
+        self.score_fn, self.clock = score_fn, clock
         self._val_results: List[dict] = []
         self._bar: Any = None
         self._t0 = 0.0
@@ -64,7 +70,7 @@ class ProgressRecorderHook(Hook):
         self._n = 0
 
     def before_train(self, runner: Any) -> None:
-        self._t0 = time.time()
+        self._t0 = self.clock()
         if self.show:
             from tqdm import tqdm
             self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc=self.desc, unit="it", dynamic_ncols=True)
@@ -85,7 +91,7 @@ class ProgressRecorderHook(Hook):
                 self._bar.set_postfix(loss=f"{float(outputs['loss'].detach()):.3f}", refresh=False)
 
     def after_train_epoch(self, runner: Any) -> None:
-        if self.budget is not None and time.time() - self._t0 > self.budget:
+        if self.budget is not None and self.clock() - self._t0 > self.budget:
             runner.train_loop.stop_training = True
             self.record.stopped_early = True
             runner.logger.warning(f"wall-clock budget of {self.budget:.0f} s reached after epoch {runner.epoch + 1}; "
@@ -101,8 +107,13 @@ class ProgressRecorderHook(Hook):
     def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, float]] = None) -> None:
         metrics = dict(metrics or {})
         if self.score_fn is not None:
-            metrics.update(self.score_fn(self._val_results))
+            from mmengine.dist import all_gather_object, is_main_process
+
+            # every rank must take part in the gather; a single process gets its own list back
+            results = [r for part in all_gather_object(self._val_results) for r in part]
             self._val_results = []
+            if is_main_process():
+                metrics.update(self.score_fn(results))
         if not metrics:
             return
         self.record.val_iters.append(runner.iter)
@@ -113,7 +124,7 @@ class ProgressRecorderHook(Hook):
                             ", ".join(f"{k}={float(v):.3f}" for k, v in metrics.items() if k.endswith("AP")))
 
     def after_train(self, runner: Any) -> None:
-        self.record.wall_seconds = time.time() - self._t0
+        self.record.wall_seconds = self.clock() - self._t0
         self.record.seconds_per_iter = self._iter_time / max(self._n, 1)
         if self._bar is not None:
             self._bar.close()
@@ -122,7 +133,7 @@ class ProgressRecorderHook(Hook):
 def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc: str = "train",
                       show: bool = True, final_checkpoint: Optional[str] = "final.pth",
                       score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None,
-                      extra_hooks: Sequence[Hook] = ()) -> TrainingRecord:
+                      extra_hooks: Sequence[Hook] = (), clock: Callable[[], float] = time.time) -> TrainingRecord:
     """Build a runner from ``cfg``, train with :class:`ProgressRecorderHook`, save ``final_checkpoint``.
 
     The final checkpoint goes through the hooks' ``before_save_checkpoint`` so, with an ``EMAHook``, its
@@ -136,6 +147,7 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
         final_checkpoint: file name in ``work_dir`` for the last weights (None: do not save).
         score_fn: extra scores of every validation's predictions (see :class:`ProgressRecorderHook`).
         extra_hooks: hook instances to register too (e.g. the demo's budget schedule).
+        clock: time source of the budget decision (see :class:`ProgressRecorderHook`).
 
     Returns:
         TrainingRecord: the curves and timings.
@@ -144,7 +156,7 @@ def train_with_record(cfg: Config, budget_seconds: Optional[float] = None, desc:
 
     record = TrainingRecord()
     runner = Runner.from_cfg(cfg)
-    runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show, score_fn))
+    runner.register_hook(ProgressRecorderHook(record, budget_seconds, desc, show, score_fn, clock))
     for hook in extra_hooks:
         runner.register_hook(hook)
     runner.train()

@@ -30,3 +30,13 @@ def test_tiny_demo_writes_metrics_curves_and_pictures(tmp_path: Path) -> None:
     assert sorted(summary["files"]) == sorted(expected)
     for name in expected:
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_tiny_demo_on_two_processes_shares_out_the_batch(tmp_path: Path) -> None:
+    summary = run_demo(tmp_path, num_train=8, num_val=4, seed=0, max_epochs=1, budget_minutes=5, processes=2)
+    assert summary["processes"] == 2
+    assert summary["iterations"] == 2  # the config's batch 4 per step, 2 images on each of the 2 processes
+    assert summary["val_curve"]["iters"] == [2]
+    for key in ("kpt_AP", "box_AP", "proxy_kpt_AP"):
+        assert 0.0 <= summary["metrics"][key] <= 1.0
+    assert (tmp_path / "work_dir" / "final.pth").is_file() and (tmp_path / "curves.png").stat().st_size > 0
