@@ -1,7 +1,8 @@
 """Train the demo on several CPU processes (DDP over gloo), with the same progress record and budget as one process.
 
 One two-thread process leaves the second core of a 2-core machine half idle: the second thread speeds a training
-step up only ~1.25x, while two one-thread processes train 1.5-1.9x as many images per second (README, recipe).
+step up only ~1.25x, while two independent one-thread processes train 1.5-1.9x as many images per second (README,
+recipe point 11; as DDP ranks, exchanging gradients, 1.4x).
 :func:`train_with_record_on_processes` starts ``processes`` spawned workers that each build the runner from the same
 config, wrapped in CPU DDP by :func:`~rtmo_plugin.engine.launch.setup_cpu_distributed`, and train with the hooks
 of :func:`~rtmo_plugin.demo_data.training.train_with_record`. What must agree across the ranks does:
@@ -17,8 +18,8 @@ of :func:`~rtmo_plugin.demo_data.training.train_with_record`. What must agree ac
 Rank 0 draws the progress bar, records the curves (its own half of each batch's losses) and saves the checkpoints.
 :func:`train_with_record_on_processes` gives every rank the config's batch, so the global batch is ``processes`` times
 larger; the demo first splits the config's batch over the ranks (:func:`split_train_batch`), which keeps its recipe
-(README, recipe point 12: with batch 4 per rank, i.e. 8 per step, the same 17.5 minutes gave keypoint AP 0.100
-against 0.320).
+(README, recipe point 12). Neither way beat one process on 2 cores: in the same hour and 17.5 minutes, keypoint AP
+0.235 for one process, 0.100 with 4 images per rank (8 per step), 0.062 with the batch of 4 shared out.
 """
 import os
 import pickle
