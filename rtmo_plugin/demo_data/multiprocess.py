@@ -133,7 +133,9 @@ class RankAveragedBuffersHook(Hook):
     DDP averages gradients, not buffers: each rank's batch-norm running statistics follow its own images, and under
     ``EMAHook(update_buffers=True)`` so do the EMA's. Averaged after each epoch, every rank validates with the same
     weights (all parts of the val split are scored with one model) and the saved checkpoint's statistics come from
-    every rank's images. Integer buffers (step counters) are equal on all ranks and left alone.
+    every rank's images. Integer buffers (step counters) are equal on all ranks and left alone. mmengine's
+    ``SyncBuffersHook`` averages the model's buffers only, not those of the EMA copy that validation and the saved
+    checkpoint use.
     """
 
     priority = "LOW"
