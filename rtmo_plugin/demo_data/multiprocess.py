@@ -105,6 +105,13 @@ def _rank_outcome_file(work_dir: str, rank: int) -> Path:
     return Path(work_dir) / f"rank{rank}_outcome.pkl"
 
 
+def _model_and_ema_copies(runner: Any) -> List[torch.nn.Module]:
+    """The runner's model and the averaged copy of every ``EMAHook`` (validation and checkpoints use the latter)."""
+    from mmengine.hooks import EMAHook
+
+    return [runner.model] + [hook.ema_model for hook in runner.hooks if isinstance(hook, EMAHook)]
+
+
 class ChecksumHook(Hook):
     """After training, sums the rank's training weights and the float buffers of the model and its EMA copy.
 
@@ -118,9 +125,7 @@ class ChecksumHook(Hook):
         self.buffer_checksum = 0.0
 
     def after_train(self, runner: Any) -> None:
-        from mmengine.hooks import EMAHook
-
-        modules = [runner.model] + [hook.ema_model for hook in runner.hooks if isinstance(hook, EMAHook)]
+        modules = _model_and_ema_copies(runner)
         with torch.no_grad():
             self.param_checksum = float(sum(p.double().sum() for p in runner.model.parameters()))
             self.buffer_checksum = float(sum(b.double().sum() for m in modules for b in m.buffers()
@@ -142,10 +147,8 @@ class RankAveragedBuffersHook(Hook):
 
     def after_train_epoch(self, runner: Any) -> None:
         from mmengine.dist import all_reduce_params
-        from mmengine.hooks import EMAHook
 
-        modules = [runner.model] + [hook.ema_model for hook in runner.hooks if isinstance(hook, EMAHook)]
-        for module in modules:
+        for module in _model_and_ema_copies(runner):
             all_reduce_params([b for b in module.buffers() if b.is_floating_point()], op="mean")
 
 
