@@ -33,13 +33,20 @@ def main() -> None:
                              "last epoch that fits)")
     parser.add_argument("--config", type=Path, default=DEMO_CONFIG)
     parser.add_argument("--processes", type=int, default=1,
-                        help="training processes (CPU DDP over gloo); they share out the config's batch and the "
-                             "OMP_NUM_THREADS threads")
+                        help="training processes (CPU, gloo); they share out the OMP_NUM_THREADS threads")
+    parser.add_argument("--sync", choices=("gradients", "weights"), default="gradients",
+                        help="with --processes > 1: 'gradients' = DDP, the config's batch shared out over the ranks; "
+                             "'weights' = local SGD, each rank steps on the config's batch and the weights are "
+                             "averaged every --average-every iterations")
+    parser.add_argument("--average-every", type=int, default=4, help="iterations between averagings (--sync weights)")
     args = parser.parse_args()
     if args.processes < 1:
         parser.error(f"--processes must be >= 1, got {args.processes}")
+    if args.average_every < 1:
+        parser.error(f"--average-every must be >= 1, got {args.average_every}")
     summary = run_demo(args.out_dir, args.num_train, args.num_val, args.seed, args.epochs, args.budget_minutes,
-                       args.config, follow_budget=not args.fixed_schedule, processes=args.processes)
+                       args.config, follow_budget=not args.fixed_schedule, processes=args.processes,
+                       sync=args.sync, average_every=args.average_every)
     m = summary["metrics"]
     print(f"[demo] {summary['iterations']} iterations, {summary['seconds_per_iter']:.2f} s/iter, "
           f"total {summary['total_seconds'] / 60:.1f} min")

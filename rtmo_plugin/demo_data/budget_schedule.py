@@ -52,16 +52,19 @@ class BudgetCosineLRHook(Hook):
         budget_seconds: wall-clock budget of ``runner.train()``, validation included.
         warmup_epochs: epochs left to the config's warm-up scheduler; the decay starts after them.
         eta_min: the rate every group decays to (absolute, as ``CosineAnnealingLR``'s ``eta_min``).
-        clock: time source in seconds (tests pass a fake one).
+        clock: time source in seconds (tests pass a fake one) for the start and the decisions after each epoch.
+        iteration_clock: time source of the rate at each iteration; None = ``clock``. Ranks that step independently
+            (local SGD) read their own here, so that no iteration waits for a broadcast.
     """
 
     def __init__(self, budget_seconds: float, warmup_epochs: int = 1, eta_min: float = 0.0,
-                 clock: Any = time.time) -> None:
+                 clock: Any = time.time, iteration_clock: Optional[Any] = None) -> None:
         if budget_seconds <= 0:
             raise ValueError(f"budget_seconds must be > 0, got {budget_seconds}")
         if warmup_epochs < 0:
             raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}")
         self.budget, self.warmup_epochs, self.eta_min, self.clock = budget_seconds, warmup_epochs, eta_min, clock
+        self.iteration_clock = clock if iteration_clock is None else iteration_clock
         self._t0 = 0.0
         self._decay_start_time: Optional[float] = None
         self._last_epoch_end = 0.0
@@ -77,7 +80,7 @@ class BudgetCosineLRHook(Hook):
         """Set every group's rate for this iteration (from the first iteration after the warm-up on)."""
         if runner.iter < self._warmup_iters:
             return
-        now = self.clock()
+        now = self.iteration_clock()
         if self._decay_start_time is None:
             self._decay_start_time = now
         time_left_at_start = self.budget - (self._decay_start_time - self._t0)
@@ -105,8 +108,8 @@ class BudgetCosineLRHook(Hook):
                                   f"epoch takes {epoch_span:.0f} s; stopping after epoch {runner.epoch + 1}")
 
 
-def budget_schedule_from_config(cfg: Any, budget_seconds: float,
-                                clock: Any = time.time) -> Optional[BudgetCosineLRHook]:
+def budget_schedule_from_config(cfg: Any, budget_seconds: float, clock: Any = time.time,
+                                iteration_clock: Optional[Any] = None) -> Optional[BudgetCosineLRHook]:
     """Swap the config's epoch-based cosine for a :class:`BudgetCosineLRHook` (``cfg.param_scheduler`` is edited).
 
     The cosine entry's ``begin`` (in epochs, as in the demo config) is where the warm-up ends and the decay
@@ -116,6 +119,7 @@ def budget_schedule_from_config(cfg: Any, budget_seconds: float,
         cfg: an mmengine config whose ``param_scheduler`` holds one ``CosineAnnealingLR`` with ``by_epoch=True``.
         budget_seconds: the wall-clock budget of the training.
         clock: the hook's time source (in a DDP run one that all ranks read alike, so their rates agree).
+        iteration_clock: the time source of the per-iteration rate, if not ``clock`` (see :class:`BudgetCosineLRHook`).
 
     Returns:
         The hook to register on the runner; None when the list has no cosine because the run ends inside the
@@ -133,4 +137,5 @@ def budget_schedule_from_config(cfg: Any, budget_seconds: float,
                          f"budget schedule, got {dict(cosine)}")
     cfg.param_scheduler = schedulers
     return BudgetCosineLRHook(budget_seconds, warmup_epochs=int(cosine.get("begin", 0)),
-                              eta_min=float(cosine.get("eta_min", 0.0)), clock=clock)
+                              eta_min=float(cosine.get("eta_min", 0.0)), clock=clock,
+                              iteration_clock=iteration_clock)

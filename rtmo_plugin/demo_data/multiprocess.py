@@ -1,25 +1,32 @@
-"""Train the demo on several CPU processes (DDP over gloo), with the same progress record and budget as one process.
+"""Train the demo on several CPU processes (gloo), with the same progress record and budget as one process.
 
 One two-thread process leaves the second core of a 2-core machine half idle: the second thread speeds a training
 step up only ~1.25x, while two independent one-thread processes train 1.5-1.9x as many images per second (README,
-recipe point 11; as DDP ranks, exchanging gradients, 1.4x).
-:func:`train_with_record_on_processes` starts ``processes`` spawned workers that each build the runner from the same
-config, wrapped in CPU DDP by :func:`~rtmo_plugin.engine.launch.setup_cpu_distributed`, and train with the hooks
-of :func:`~rtmo_plugin.demo_data.training.train_with_record`. What must agree across the ranks does:
+recipe point 11). :func:`train_with_record_on_processes` starts ``processes`` spawned workers that each build the
+runner from the same config, in a gloo process group set up by
+:func:`~rtmo_plugin.engine.launch.setup_cpu_distributed`, and train with the hooks of
+:func:`~rtmo_plugin.demo_data.training.train_with_record`. Two ways to combine the ranks (``sync``):
 
-* the time every budget decision reads (the learning rate of the budget schedule at each iteration, the epoch after
-  which training stops) comes from rank 0's clock, broadcast (:class:`RankZeroClock`); with each rank's own clock the
-  rates would differ by rank and the weights drift apart, or one rank would stop while the other waits forever;
+* ``"gradients"``: DDP. One optimiser step over all ranks' batches; the batch-norm statistics (the model's and the
+  EMA's) are averaged over the ranks after every epoch (:class:`RankAveragedBuffersHook`). The demo first splits the
+  config's batch over the ranks (:func:`split_train_batch`), which keeps its recipe (README, recipe point 12);
+* ``"weights"``: local SGD. Every rank steps on its own batches of the config's size, over a full pass of the
+  training set per epoch in its own order (``FullPassPerRankSampler``), with no gradient exchange
+  (``IndependentRanksWrapper``); ``PeriodicWeightAveragingHook`` averages the weights every ``average_every``
+  iterations and, with the EMA copies, after every epoch.
+
+What must agree across the ranks does:
+
+* the time every budget decision reads (the epoch after which training stops; under DDP also the learning rate of
+  the budget schedule at each iteration) comes from rank 0's clock, broadcast (:class:`RankZeroClock`); with each
+  rank's own clock one rank could stop while the other waits forever. Under local SGD each rank reads its own clock
+  for the rate of each iteration, so that no step waits for a broadcast;
 * the validation predictions are gathered from all ranks before they are scored (the hook does it);
-* every rank draws its own augmentations (``randomness.diff_rank_seed``); DDP starts all ranks from rank 0's weights;
-* the batch-norm statistics (the model's and the EMA's) are averaged over the ranks after every epoch
-  (:class:`RankAveragedBuffersHook`), so all ranks validate the same model.
+* every rank draws its own augmentations (``randomness.diff_rank_seed``); all ranks start from rank 0's weights.
 
-Rank 0 draws the progress bar, records the curves (its own half of each batch's losses) and saves the checkpoints.
-:func:`train_with_record_on_processes` gives every rank the config's batch, so the global batch is ``processes`` times
-larger; the demo first splits the config's batch over the ranks (:func:`split_train_batch`), which keeps its recipe
-(README, recipe point 12). Neither way beat one process on 2 cores: in the same hour and 17.5 minutes, keypoint AP
-0.235 for one process, 0.100 with 4 images per rank (8 per step), 0.062 with the batch of 4 shared out.
+Rank 0 draws the progress bar, records the curves (its own batches' losses) and saves the checkpoints. DDP did not
+beat one process on 2 cores: in the same hour and 17.5 minutes, keypoint AP 0.235 for one process, 0.100 with 4
+images per rank (8 per step), 0.062 with the batch of 4 shared out.
 """
 import os
 import pickle
@@ -33,7 +40,10 @@ import torch
 import torch.distributed as dist
 from mmengine.hooks import Hook
 
+from ..engine.hooks.periodic_weight_averaging_hook import model_and_ema_copies
 from .training import TrainingRecord
+
+SYNC_MODES = ("gradients", "weights")
 
 
 class RankZeroClock:
@@ -105,13 +115,6 @@ def _rank_outcome_file(work_dir: str, rank: int) -> Path:
     return Path(work_dir) / f"rank{rank}_outcome.pkl"
 
 
-def _model_and_ema_copies(runner: Any) -> List[torch.nn.Module]:
-    """The runner's model and the averaged copy of every ``EMAHook`` (validation and checkpoints use the latter)."""
-    from mmengine.hooks import EMAHook
-
-    return [runner.model] + [hook.ema_model for hook in runner.hooks if isinstance(hook, EMAHook)]
-
-
 class ChecksumHook(Hook):
     """After training, sums the rank's training weights and the float buffers of the model and its EMA copy.
 
@@ -125,7 +128,7 @@ class ChecksumHook(Hook):
         self.buffer_checksum = 0.0
 
     def after_train(self, runner: Any) -> None:
-        modules = _model_and_ema_copies(runner)
+        modules = model_and_ema_copies(runner)
         with torch.no_grad():
             self.param_checksum = float(sum(p.double().sum() for p in runner.model.parameters()))
             self.buffer_checksum = float(sum(b.double().sum() for m in modules for b in m.buffers()
@@ -148,13 +151,13 @@ class RankAveragedBuffersHook(Hook):
     def after_train_epoch(self, runner: Any) -> None:
         from mmengine.dist import all_reduce_params
 
-        for module in _model_and_ema_copies(runner):
+        for module in model_and_ema_copies(runner):
             all_reduce_params([b for b in module.buffers() if b.is_floating_point()], op="mean")
 
 
 def _train_rank(rank: int, world_size: int, port: int, threads: int, cfg: Any, budget_seconds: Optional[float],
                 follow_budget: bool, desc: str, score_fn: Optional[Callable[[List[dict]], Dict[str, float]]],
-                final_checkpoint: Optional[str]) -> None:
+                final_checkpoint: Optional[str], sync: str = "gradients", average_every: int = 4) -> None:
     """Body of one spawned worker: join the process group, train, write this rank's :class:`RankOutcome`."""
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
@@ -163,6 +166,7 @@ def _train_rank(rank: int, world_size: int, port: int, threads: int, cfg: Any, b
     from mmpose.utils import register_all_modules
 
     import rtmo_plugin  # noqa: F401  (registers the plugin in this fresh process)
+    from ..engine.hooks import PeriodicWeightAveragingHook
     from ..engine.launch import setup_cpu_distributed
     from .budget_schedule import budget_schedule_from_config
     from .training import train_with_record
@@ -179,9 +183,21 @@ def _train_rank(rank: int, world_size: int, port: int, threads: int, cfg: Any, b
     try:
         cfg.randomness = dict(cfg.get("randomness") or {}, diff_rank_seed=True)
         clock = RankZeroClock()
-        schedule = budget_schedule_from_config(cfg, budget_seconds, clock=clock) if follow_budget else None
+        if sync == "weights":
+            # local SGD: no gradient exchange; every rank passes over the whole set per epoch in its own order, takes
+            # its own steps (each reads its own clock for the rate, so no iteration waits for a broadcast) and the
+            # hook averages the weights every `average_every` iterations and after every epoch
+            # scoped name: mmengine's runner looks the wrapper up with MODEL_WRAPPERS.get from the root registry
+            cfg.model_wrapper_cfg = dict(type="mmpose.IndependentRanksWrapper")
+            cfg.train_dataloader["sampler"] = dict(type="FullPassPerRankSampler", shuffle=True)
+            averaging: Hook = PeriodicWeightAveragingHook(average_every)
+            iteration_clock: Optional[Callable[[], float]] = time.time
+        else:
+            averaging, iteration_clock = RankAveragedBuffersHook(), None
+        schedule = (budget_schedule_from_config(cfg, budget_seconds, clock=clock, iteration_clock=iteration_clock)
+                    if follow_budget else None)
         checksum = ChecksumHook()
-        hooks = [checksum, RankAveragedBuffersHook()] + ([schedule] if schedule is not None else [])
+        hooks = [checksum, averaging] + ([schedule] if schedule is not None else [])
         record = train_with_record(cfg, budget_seconds=budget_seconds, desc=desc, show=rank == 0,
                                    final_checkpoint=final_checkpoint, score_fn=score_fn, extra_hooks=hooks,
                                    clock=clock)
@@ -198,8 +214,9 @@ def train_with_record_on_processes(cfg: Any, processes: int = 2, budget_seconds:
                                    follow_budget: bool = False, desc: str = "train",
                                    score_fn: Optional[Callable[[List[dict]], Dict[str, float]]] = None,
                                    final_checkpoint: Optional[str] = "final.pth",
-                                   total_threads: Optional[int] = None) -> List[RankOutcome]:
-    """Train ``cfg`` on ``processes`` spawned CPU processes (DDP, gloo) and return every rank's outcome.
+                                   total_threads: Optional[int] = None, sync: str = "gradients",
+                                   average_every: int = 4) -> List[RankOutcome]:
+    """Train ``cfg`` on ``processes`` spawned CPU processes (gloo) and return every rank's outcome.
 
     Args:
         cfg: full config with ``work_dir`` set (each worker gets a copy; the caller's is not changed).
@@ -213,12 +230,17 @@ def train_with_record_on_processes(cfg: Any, processes: int = 2, budget_seconds:
         final_checkpoint: file name in ``work_dir`` for the last (EMA) weights, saved by rank 0; None: not saved.
         total_threads: torch threads shared out among the processes (default ``OMP_NUM_THREADS`` or the CPU count);
             each gets at least one.
+        sync: ``"gradients"``: DDP, one optimiser step over all ranks' batches; ``"weights"``: local SGD, each rank
+            steps on its own batches over a full pass per epoch and the weights are averaged every
+            ``average_every`` iterations and after every epoch (:class:`PeriodicWeightAveragingHook`).
+        average_every: iterations between weight averagings with ``sync="weights"``.
 
     Returns:
         list[RankOutcome]: one per rank, in rank order (rank 0's record is the one to report).
 
     Raises:
-        ValueError: fewer than 2 processes, or ``follow_budget`` without a budget.
+        ValueError: fewer than 2 processes, ``follow_budget`` without a budget, an unknown ``sync`` or an
+            ``average_every`` below 1.
         torch.multiprocessing.ProcessRaisedException: a worker failed (its traceback is in the message).
     """
     import copy
@@ -229,6 +251,10 @@ def train_with_record_on_processes(cfg: Any, processes: int = 2, budget_seconds:
         raise ValueError(f"processes must be >= 2 for a multi-process run, got {processes} (use train_with_record)")
     if follow_budget and not budget_seconds:
         raise ValueError("follow_budget needs budget_seconds > 0")
+    if sync not in SYNC_MODES:
+        raise ValueError(f"sync must be one of {SYNC_MODES}, got {sync!r}")
+    if average_every < 1:
+        raise ValueError(f"average_every must be >= 1, got {average_every}")
     total = total_threads or int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count() or 1
     threads = max(1, total // processes)
     cfg = copy.deepcopy(cfg)
@@ -237,7 +263,7 @@ def train_with_record_on_processes(cfg: Any, processes: int = 2, budget_seconds:
         _rank_outcome_file(cfg.work_dir, rank).unlink(missing_ok=True)
     mp.start_processes(_train_rank, nprocs=processes, join=True, start_method="spawn",
                        args=(processes, free_local_port(), threads, cfg, budget_seconds, follow_budget, desc,
-                             score_fn, final_checkpoint))
+                             score_fn, final_checkpoint, sync, average_every))
     outcomes = []
     for rank in range(processes):
         with open(_rank_outcome_file(cfg.work_dir, rank), "rb") as f:

@@ -157,14 +157,17 @@ def visualise(model: Any, data_dir: Path, out_dir: Path, shared: Optional[Path])
 
 def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 800, num_val: int = 100,
              seed: int = 0, max_epochs: Optional[int] = None, budget_minutes: float = DEMO_BUDGET_MINUTES,
-             config: Path = DEMO_CONFIG, follow_budget: bool = True, processes: int = 1) -> Dict[str, Any]:
+             config: Path = DEMO_CONFIG, follow_budget: bool = True, processes: int = 1, sync: str = "gradients",
+             average_every: int = 4) -> Dict[str, Any]:
     """The whole demo; returns (and writes to ``out_dir/summary.json``) the measured numbers.
 
     With ``follow_budget`` (the default) the learning rate decays over the wall-clock budget and training runs
     until the budget (``max_epochs``, default :data:`DEMO_EPOCH_CAP`, is a cap); without it, the config's
     epoch-based schedule runs and the budget only cuts it short. With ``processes`` > 1 the training runs on that
-    many CPU processes (DDP, :mod:`~rtmo_plugin.demo_data.multiprocess`) that share out the config's batch and the
-    ``OMP_NUM_THREADS`` threads; the evaluation and pictures after it run in this process.
+    many CPU processes (:mod:`~rtmo_plugin.demo_data.multiprocess`) that share out the ``OMP_NUM_THREADS`` threads:
+    with ``sync="gradients"`` as DDP ranks that also share out the config's batch, with ``sync="weights"`` as
+    independent learners on the config's batch each, their weights averaged every ``average_every`` iterations. The
+    evaluation and pictures after it run in this process.
     """
     from mmengine.runner import Runner
     from mmpose.utils import register_all_modules
@@ -195,9 +198,11 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     ann_file = data_dir / "annotations" / "val.json"
     score_fn = BoxAndKeypointScore(ann_file)
     if processes > 1:
-        split_train_batch(cfg, processes)  # the config's batch per optimiser step, shared out over the processes
+        if sync == "gradients":
+            split_train_batch(cfg, processes)  # the config's batch per optimiser step, shared out over the processes
         outcome = train_with_record_on_processes(cfg, processes, budget_minutes * 60, follow_budget,
-                                                 f"train RTMO (CPU, {processes} processes)", score_fn)[0]
+                                                 f"train RTMO (CPU, {processes} processes)", score_fn,
+                                                 sync=sync, average_every=average_every)[0]
         record, stopped_by_schedule = outcome.record, outcome.stopped_by_budget
     else:
         hook = budget_schedule_from_config(cfg, budget_minutes * 60) if follow_budget else None
@@ -230,6 +235,7 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
                    data_seconds=t_data, total_seconds=time.time() - start,
                    stopped_early=record.stopped_early or stopped_by_schedule,
                    schedule="budget" if follow_budget else "epochs", processes=processes,
+                   sync=sync if processes > 1 else None,
                    val_curve=dict(iters=record.val_iters, **record.val_metrics),
                    keypoint_errors=dict(median_error=errors["median_error"],
                                         error_over_tolerance=errors["error_over_tolerance"]),

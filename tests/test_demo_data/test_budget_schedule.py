@@ -126,3 +126,24 @@ def test_a_config_without_one_epoch_based_cosine_is_refused() -> None:
 def test_bad_arguments_are_named(kwargs: Dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BudgetCosineLRHook(**kwargs)
+
+
+def test_the_rate_reads_the_iteration_clock_and_the_stop_reads_the_epoch_clock(tmp_path: Path) -> None:
+    # local SGD: each rank reads its own clock per iteration, the shared one after each epoch. Here the shared clock
+    # never moves (so the budget never stops training) and the iteration clock runs at 4 s per iteration
+    epoch_clock, iteration_clock = _FakeClock(0.0), _FakeClock(4.0)
+    schedule = BudgetCosineLRHook(55.0, warmup_epochs=1, eta_min=0.1, clock=epoch_clock,
+                                  iteration_clock=iteration_clock)
+    recorder = _TickAndRecord(iteration_clock)
+    runner = Runner(
+        model=_ToyModel(), work_dir=str(tmp_path),
+        train_dataloader=DataLoader([torch.ones(3)] * 5, batch_size=1, collate_fn=lambda b: dict(inputs=b)),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=1.0)),
+        train_cfg=dict(by_epoch=True, max_epochs=4), default_hooks=dict(checkpoint=None, logger=None),
+        custom_hooks=[schedule, recorder], default_scope="mmengine")
+    runner.train()
+    assert not schedule.stopped_by_budget and recorder.epochs == 4
+    # the decay starts at iteration 5, at iteration-clock time 1020 s, with 35 s of the budget left (the epoch clock
+    # read 1000 s at the start): f = max(4 s * k / 35 s, k / 15); the time term governs
+    expected = [0.1 + 0.9 * cosine_factor(max(4.0 * k / 35.0, k / 15.0)) for k in range(15)]
+    assert recorder.lrs[5:] == pytest.approx(expected)

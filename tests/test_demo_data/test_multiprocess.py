@@ -1,4 +1,4 @@
-"""Multi-process demo training (DDP over gloo, spawned workers): the ranks agree on everything the budget decides."""
+"""Multi-process demo training (gloo, spawned workers; DDP or local SGD): the ranks agree on what the budget decides."""
 import json
 import os
 import time
@@ -99,6 +99,24 @@ def test_two_processes_share_the_budget_schedule_and_score_every_val_image(tiny_
     assert torch.isfinite(torch.tensor(first.record.losses["loss"])).all()
 
 
+def test_local_sgd_ranks_step_on_their_own_batches_and_end_with_one_model(tiny_data: Path, tmp_path: Path) -> None:
+    cfg = _tiny_config(tiny_data, tmp_path / "work", epochs=2)
+    outcomes = train_with_record_on_processes(cfg, processes=2, budget_seconds=3600.0, follow_budget=True,
+                                              desc="test", score_fn=ImagesScored(), total_threads=2,
+                                              sync="weights", average_every=3)
+    first, second = outcomes
+    # every rank passes over all 8 images per epoch at batch 2: 4 iterations per epoch, as one process would
+    assert first.record.iters == second.record.iters == list(range(1, 9))
+    # different images on the two ranks: their first losses differ
+    assert first.record.losses["loss"][0] != second.record.losses["loss"][0]
+    # averaged after each epoch (and every 3 iterations): both end with the same weights and statistics
+    assert first.param_checksum == second.param_checksum != 0.0
+    assert first.buffer_checksum == pytest.approx(second.buffer_checksum, rel=1e-12) and first.buffer_checksum != 0.0
+    assert first.record.val_metrics["images scored"] == [float(NUM_VAL)] * 2 and first.record.val_iters == [4, 8]
+    assert len(first.lr_fractions) == len(second.lr_fractions) == 4  # the decay after the one-epoch warm-up
+    assert (tmp_path / "work" / "final.pth").is_file()
+
+
 def test_a_spent_budget_stops_every_rank_after_the_same_epoch(tiny_data: Path, tmp_path: Path) -> None:
     cfg = _tiny_config(tiny_data, tmp_path / "work", epochs=4)
     cfg.train_cfg["val_interval"] = 10
@@ -114,6 +132,10 @@ def test_bad_arguments_are_refused_with_their_names(tmp_path: Path) -> None:
         train_with_record_on_processes(object(), processes=1)
     with pytest.raises(ValueError, match="follow_budget needs budget_seconds"):
         train_with_record_on_processes(object(), processes=2, follow_budget=True)
+    with pytest.raises(ValueError, match="sync must be one of .*got 'params'"):
+        train_with_record_on_processes(object(), processes=2, sync="params")
+    with pytest.raises(ValueError, match="average_every must be >= 1, got 0"):
+        train_with_record_on_processes(object(), processes=2, sync="weights", average_every=0)
 
 
 def test_the_config_batch_is_shared_out_over_the_processes(tmp_path: Path) -> None:
