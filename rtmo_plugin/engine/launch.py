@@ -6,7 +6,8 @@
 ``--cfg-options``, ``Runner.from_cfg``) and, only when ``--launcher pytorch`` is used on a machine without CUDA:
 
 * initialises the default process group itself with the gloo backend (mmengine then skips its own ``init_dist``);
-* wraps the model with ``MMDistributedDataParallel(device_ids=None)``.
+* wraps the model with ``MMDistributedDataParallel(device_ids=None)``; a wrapper the config names that is not DDP
+  (e.g. ``model_wrapper_cfg = dict(type='mmpose.IndependentRanksWrapper')`` for local SGD) is left as configured.
 
 On GPU machines nothing is changed, so the behaviour equals ``mim train``. Usage::
 
@@ -42,14 +43,29 @@ def setup_cpu_distributed(cfg: Any, launcher: str) -> bool:
                            "(start with `torchrun --nproc_per_node N -m rtmo_plugin.engine.launch ...`)")
     if not dist.is_initialized():
         dist.init_process_group("gloo", rank=int(os.environ["RANK"]), world_size=int(os.environ["WORLD_SIZE"]))
-    cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+    env_cfg = dict(cfg.get("env_cfg") or {})  # (Config.setdefault returns a copy of a new entry, so set it whole)
+    env_cfg["dist_cfg"] = dict(env_cfg.get("dist_cfg") or {}, backend="gloo")
+    cfg.env_cfg = env_cfg
     wrapper = dict(cfg.get("model_wrapper_cfg") or {})
     wrapper.setdefault("type", "MMDistributedDataParallel")
-    wrapper["device_ids"] = None  # CPU module: DDP requires device_ids=None
-    wrapper.setdefault("broadcast_buffers", False)
-    wrapper.setdefault("find_unused_parameters", cfg.get("find_unused_parameters", False))
+    if _is_ddp_wrapper(wrapper["type"]):  # others (e.g. IndependentRanksWrapper) take no DDP arguments
+        wrapper["device_ids"] = None  # CPU module: DDP requires device_ids=None
+        wrapper.setdefault("broadcast_buffers", False)
+        wrapper.setdefault("find_unused_parameters", cfg.get("find_unused_parameters", False))
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def _is_ddp_wrapper(wrapper_type: Any) -> bool:
+    """Whether a ``model_wrapper_cfg`` type (class or registry name, scoped or not) is a DDP subclass.
+
+    A name that no registry knows counts as DDP, so the runner's own error names it.
+    """
+    from mmengine.registry import MODEL_WRAPPERS
+    from torch.nn.parallel import DistributedDataParallel
+
+    cls = wrapper_type if isinstance(wrapper_type, type) else MODEL_WRAPPERS.get(wrapper_type)
+    return cls is None or issubclass(cls, DistributedDataParallel)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
