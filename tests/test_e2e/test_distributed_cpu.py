@@ -1,6 +1,7 @@
-"""Two-process training on CPU (torchrun + gloo) through rtmo_plugin.engine.launch and the real config machinery.
+"""Two-process training on CPU (gloo) through rtmo_plugin.engine.launch and the real config machinery.
 
-Checks that the ranks agree: the same batch-resize size at every iteration, the positive count averaged across
+Started by torchrun (``--launcher pytorch``) and, in a faked slurm job step (the variables srun sets, and an
+``scontrol`` on PATH), as two tasks with ``--launcher slurm``. Checks that the ranks agree: the same batch-resize size at every iteration, the positive count averaged across
 ranks (the head's normaliser), and identical weights after every optimizer step, while seeing different images.
 """
 import json
@@ -52,6 +53,44 @@ def test_two_cpu_ranks_agree(tmp_path: Path) -> None:
            "--cfg-options", *data_options(data)]
     proc = subprocess.run(cmd, env=run_env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    assert_ranks_agree(work)
+
+
+def test_two_cpu_ranks_agree_under_slurm(tmp_path: Path) -> None:
+    """What ``srun --ntasks 2 python -u -m rtmo_plugin.engine.launch CONFIG --launcher slurm`` starts."""
+    data = make_tiny_synthetic(tmp_path / "data")
+    work = tmp_path / "work"
+    scontrol = tmp_path / "bin" / "scontrol"  # the master is the first host of SLURM_NODELIST
+    scontrol.parent.mkdir()
+    scontrol.write_text('#!/bin/sh\n[ "$1 $2 $3" = "show hostname cpu-node[1]" ] || exit 1\necho 127.0.0.1\n')
+    scontrol.chmod(0o755)
+    cmd = [sys.executable, "-u", "-m", "rtmo_plugin.engine.launch", str(CONFIG), "--launcher", "slurm",
+           "--work-dir", str(work), "--cfg-options", *data_options(data)]
+    env = run_env()
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
+        env.pop(key, None)
+    env.update(SLURM_NTASKS="2", SLURM_NODELIST="cpu-node[1]", MASTER_PORT=str(free_port()),
+               PATH=f"{scontrol.parent}{os.pathsep}{env['PATH']}")
+    logs = [tmp_path / f"task{r}.log" for r in (0, 1)]  # files, not pipes: a full pipe would stall a rank
+    tasks = []
+    try:
+        for r, log in enumerate(logs):
+            with log.open("w") as out:
+                tasks.append(subprocess.Popen(cmd, env=dict(env, SLURM_PROCID=str(r), SLURM_LOCALID=str(r)),
+                                              cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT))
+        for task in tasks:
+            task.wait(timeout=600)
+    finally:
+        for task in tasks:
+            if task.poll() is None:
+                task.kill()
+    for task, log in zip(tasks, logs):
+        assert task.returncode == 0, log.read_text()[-5000:]
+    assert_ranks_agree(work)
+
+
+def assert_ranks_agree(work: Path) -> None:
+    """The probe records of both ranks (written by the test config's hook) show one training, on different images."""
     ranks = [json.loads((work / f"probe_rank{r}.json").read_text()) for r in (0, 1)]
     assert len(ranks[0]) == len(ranks[1]) == 4  # 2 epochs x 8 images / (2 ranks x batch 2)
     sizes = set()
