@@ -9,6 +9,7 @@ machine without CUDA:
 * for slurm, reads the rank, the world size and the local rank from the variables ``srun`` sets (``SLURM_PROCID``,
   ``SLURM_NTASKS``, ``SLURM_LOCALID``) and the master's address as mmengine does (``MASTER_ADDR`` if set, else the
   first host of ``scontrol show hostname $SLURM_NODELIST``; ``MASTER_PORT`` if set, else 29500);
+* initialises the default process group itself with the gloo backend (mmengine then skips its own ``init_dist``);
 * wraps the model with ``MMDistributedDataParallel(device_ids=None)``; a wrapper the config names that is not DDP
   (e.g. ``model_wrapper_cfg = dict(type='mmpose.IndependentRanksWrapper')`` for local SGD) is left as configured.
 
