@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "configs" / "_base_" / "datasets"
 RECIPE_CONFIGS = [REPO / "configs" / "demo" / "rtmo-tiny_synthetic-160.py",
                   REPO / "configs" / "demo" / "rtmo-t_overfit_coco-mini.py"]
-#: config -> the training metafile it must use (README "What the recipe changes", points 1 and 7)
+#: config -> the training metafile it must use (docs/demo_recipe.md, points 1 and 7)
 TRAINING_SIGMAS = {RECIPE_CONFIGS[0]: DATASETS / "coco_training_sigmas_x3.py",
                    RECIPE_CONFIGS[1]: DATASETS / "coco_training_sigmas_x6.py"}
 
@@ -48,14 +48,14 @@ def test_recipe_uses_wide_sigmas_for_training_only(config, tmp_path):
 
 @pytest.mark.parametrize("config", RECIPE_CONFIGS, ids=lambda p: p.name)
 def test_recipe_uses_rtmo_ml_stage1_mle_weight(config):
-    # RTMO-t/s use 1.0 in stage 1; the short-run recipe uses RTMO-m/l's 0.01 (README, "What the recipe changes")
+    # RTMO-t/s use 1.0 in stage 1; the short-run recipe uses RTMO-m/l's 0.01 (docs/demo_recipe.md)
     cfg = Config.fromfile(str(config))
     assert cfg.model.head.loss_mle.loss_weight == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize("config", RECIPE_CONFIGS, ids=lambda p: p.name)
 def test_recipe_uses_64_bins_and_no_gradient_clipping(config):
-    # README "What the recipe changes": 64 x 64 DCC bins and no clipping (RTMO: 192 x 256 bins, total norm <= 0.1)
+    # docs/demo_recipe.md: 64 x 64 DCC bins and no clipping (RTMO: 192 x 256 bins, total norm <= 0.1)
     cfg = Config.fromfile(str(config))
     assert tuple(cfg.model.head.dcc_cfg.num_bins) == (64, 64)
     assert cfg.optim_wrapper.get("clip_grad") is None
@@ -71,13 +71,13 @@ def test_demo_pipeline_has_no_random_geometry():
 
 
 def test_demo_uses_batch_4():
-    # README "What the recipe changes", point 6: in a CPU-time-limited run, batch 4 beat batch 8 (0.174 vs 0.076)
+    # docs/demo_recipe.md, point 6: in a CPU-time-limited run, batch 4 beat batch 8 (0.174 vs 0.076)
     cfg = Config.fromfile(str(RECIPE_CONFIGS[0]))
     assert cfg.train_dataloader.batch_size == 4
 
 
 def test_demo_feeds_160_everywhere_and_converts_to_channels_last_before_ema():
-    # README "What the recipe changes", points 8 and 10: 160x160 input (the images are 256x256), NHWC convolutions
+    # docs/demo_recipe.md, points 8 and 10: 160x160 input (the images are 256x256), NHWC convolutions
     cfg = Config.fromfile(str(RECIPE_CONFIGS[0]))
     sizes = [tuple(cfg.codec.input_size), tuple(cfg.model.test_cfg.input_size)]
     sizes += [tuple(t["input_size"]) for t in cfg.train_dataloader.dataset.pipeline + cfg.val_dataloader.dataset.pipeline
@@ -89,7 +89,7 @@ def test_demo_feeds_160_everywhere_and_converts_to_channels_last_before_ema():
 
 
 def test_demo_head_reads_the_stride_8_and_16_levels():
-    # README "What the recipe changes", point 9: at 160x160 the head uses the neck's stride-8/16 outputs
+    # docs/demo_recipe.md, point 9: at 160x160 the head uses the neck's stride-8/16 outputs
     # (RTMO: 16/32); the neck's maps, the head's strides and its prior generator must agree
     import torch
     from mmpose.registry import MODELS

@@ -1,7 +1,7 @@
 """Short from-scratch training runs that show which part of RTMO learns slowly (boxes, proxy keypoints, DCC, scores).
 Logic: rtmo_plugin.demo_data.recipe_probe. Needs the demo data (`make demo` writes outputs/demo/data).
 
-Examples (the README's table):
+Examples (the table in docs/demo_recipe.md):
   .venv/bin/python tools/recipe_probe.py --memorize 8 --iters 300
   .venv/bin/python tools/recipe_probe.py --memorize 8 --iters 300 \
       --training-metainfo configs/_base_/datasets/coco_training_sigmas_x6.py --dcc-lr-mult 1.0

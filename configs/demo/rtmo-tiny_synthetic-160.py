@@ -2,7 +2,8 @@
 # synthetic figure dataset of rtmo_plugin.demo_data (256x256 images, fed at 160x160). `make demo` generates the data
 # under outputs/demo/data and runs this config (tools/make_demo.py sets the data root and the wall-clock budget).
 #
-# Same model code as RTMO-t/s (only widths differ); recipe for a short from-scratch run (README "Demo"):
+# Same model code as RTMO-t/s (only widths differ); recipe for a short from-scratch run
+# (README "Demo", docs/demo_recipe.md):
 #   * DCC learning rate x0.1 (paramwise custom key 'head.dcc'): at AdamW 4e-3 the DCC's bin softmax saturates on a
 #     few bins within ~50 steps (entropy -> 0, error stuck) even with ground-truth boxes; at 4e-4 it keeps learning;
 #   * 3x COCO's OKS sigmas in the OKS loss and the SimOTA assigner (evaluation keeps COCO's): with COCO's sigmas
@@ -40,7 +41,7 @@
 #   * AdamW 4e-3 with a one-epoch quadratic warm-up then cosine over 22 epochs (make demo: over its time budget;
 #     side by side, one thread each: 22 epochs keypoint AP 0.304, the budget-following decay over 30 epochs 0.341;
 #     base rates 6e-3 and 8e-3 side by side with 4e-3, 6,000 iterations each: 0.348 / 0.349 against 0.351, so the
-#     rate is not what limits the demo, README point 14); EMA as in RTMO.
+#     rate is not what limits the demo, docs/demo_recipe.md, point 14); EMA as in RTMO.
 custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 default_scope = 'mmpose'
 

@@ -7,7 +7,7 @@ DCC (plus sigma head) is trained, with the MLE loss, AdamW and gradient clipping
 
 Measured at every ``every`` steps: the loss, the mean keypoint error in pixels (decoded with ground-truth boxes),
 the mean entropy of the x-bin distributions in nats (``log 192 = 5.26`` for uniform; near 0 = saturated on one bin)
-and the mean sigma. Used to choose the demo/overfit recipe (README).
+and the mean sigma. Used to choose the demo/overfit recipe (docs/demo_recipe.md).
 """
 from typing import Dict, List, Optional
 

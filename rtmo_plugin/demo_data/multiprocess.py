@@ -9,7 +9,7 @@ runner from the same config, in a gloo process group set up by
 
 * ``"gradients"``: DDP. One optimiser step over all ranks' batches; the batch-norm statistics (the model's and the
   EMA's) are averaged over the ranks after every epoch (:class:`RankAveragedBuffersHook`). The demo first splits the
-  config's batch over the ranks (:func:`split_train_batch`), which keeps its recipe (README, recipe point 12);
+  config's batch over the ranks (:func:`split_train_batch`), which keeps its recipe (docs/demo_recipe.md, point 12);
 * ``"weights"``: local SGD. Every rank steps on its own batches of the config's size, over a full pass of the
   training set per epoch in its own order (``FullPassPerRankSampler``), with no gradient exchange
   (``IndependentRanksWrapper``); ``PeriodicWeightAveragingHook`` averages the weights every ``average_every``

@@ -2,8 +2,8 @@
 
 RTMO predicts keypoints with the DCC; the proxy branch (``kpt_reg``, trained with the OKS loss) reads the same pose
 features, and in training only. Putting the proxy keypoints of the *same detections* in place of the DCC's shows
-how much the features already know, so a gap between the two APs is the DCC's lag (README, "What the recipe
-changes", point 5). The model is not changed: inside the ``with`` block :meth:`RTMODCCHead.predict` returns the
+how much the features already know, so a gap between the two APs is the DCC's lag (docs/demo_recipe.md,
+point 5). The model is not changed: inside the ``with`` block :meth:`RTMODCCHead.predict` returns the
 proxy keypoints; after it, the DCC's again.
 """
 from contextlib import contextmanager

@@ -10,7 +10,7 @@ plus four numbers read off the positives of every batch:
 
 The recipe knobs are the ones the issue names (loss weights, sigmas, DCC learning rate, initialisation) and apply
 unchanged to MMPose's reference head. ``memorize=N`` trains on the first N images without augmentation, a quick
-stand-in for the overfit check. Used by ``tools/recipe_probe.py``; the README quotes its output.
+stand-in for the overfit check. Used by ``tools/recipe_probe.py``; docs/demo_recipe.md quotes its output.
 """
 import json
 import time

@@ -4,7 +4,7 @@ With identical batches on both ranks, the head's normalisers averaged across ran
 gradient averaging must cancel out exactly, so every parameter's gradient equals the one-process gradient of that
 batch up to float rounding, and the same parameters are left without a gradient. A rank-dependent normaliser or a
 loss summed instead of averaged across ranks would be off by a factor of 2. (A full demo trained on two ranks learns
-worse than on one, README recipe point 12; this test is what rules out the arithmetic as the cause.)
+worse than on one, docs/demo_recipe.md, point 12; this test is what rules out the arithmetic as the cause.)
 """
 import os
 import pickle

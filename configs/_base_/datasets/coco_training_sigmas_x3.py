@@ -4,7 +4,7 @@
 # Why 3 and not 6 (coco_training_sigmas_x6.py, the overfit check's): 6x gives the OKS loss a gradient from
 # scratch, but a keypoint at the edge of COCO's tolerance (OKS 0.5) scores 0.98 with 6x and 0.93 with 3x, so late
 # in a run the fine placement that COCO's AP scores gets less pull at 6x. Full demo runs (batch 4, 14 epochs,
-# same data): keypoint AP 0.121 with 6x, 0.171 with 3x, 0.158 with 2x (README, recipe point 7).
+# same data): keypoint AP 0.121 with 6x, 0.171 with 3x, 0.158 with 2x (docs/demo_recipe.md, point 7).
 _base_ = ['mmpose::_base_/datasets/coco.py']
 
 dataset_info = dict(

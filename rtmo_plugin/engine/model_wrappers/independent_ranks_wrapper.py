@@ -1,10 +1,10 @@
 """A distributed model wrapper that exchanges nothing: each rank takes its own optimiser steps.
 
 With DDP every step waits for the slowest rank and for the gradient all-reduce. On the 2-core CPU machine of the
-README that cost most of what a second process gains (0.284 against 0.290 s per iteration, recipe point 12). Under
-this wrapper the ranks train independently between synchronisations that a hook makes every few iterations
-(:class:`~rtmo_plugin.engine.hooks.PeriodicWeightAveragingHook`, "local SGD"). The runner still starts every rank
-from rank 0's weights (``Runner._init_model_weights`` broadcasts them).
+README that cost most of what a second process gains (0.284 against 0.290 s per iteration, docs/demo_recipe.md,
+point 12). Under this wrapper the ranks train independently between synchronisations that a hook makes every few
+iterations (:class:`~rtmo_plugin.engine.hooks.PeriodicWeightAveragingHook`, "local SGD"). The runner still starts
+every rank from rank 0's weights (``Runner._init_model_weights`` broadcasts them).
 
 Config use, with the averaging hook and a sampler that gives every rank a full pass per epoch::
 
