@@ -4,6 +4,8 @@ Both runs use the same config file (``configs/demo/rtmo-t_overfit_coco-mini.py``
 registry types to MMPose's (:mod:`rtmo_plugin.utils.reference_names`). Reported per run: box AP and keypoint AP
 of the final EMA weights (xtcocotools, instance score = box score), the AP curve during training, and the mean
 seconds per training iteration measured by the progress hook (data loading + forward + backward + optimizer step).
+For ours also ``proxy_kpt_AP``: the keypoint AP of the proxy-regression keypoints of the same detections
+(:mod:`.proxy_keypoints`), i.e. what the DCC's input features already know (docs/demo_recipe.md, point 18).
 """
 import json
 from pathlib import Path
@@ -58,6 +60,7 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
     import rtmo_plugin  # noqa: F401
     from .evaluate import evaluate_box_and_keypoints
     from .pipeline import load_trained_model
+    from .proxy_keypoints import proxy_keypoints_as_output
     from .training import train_with_record
 
     register_all_modules(init_default_scope=False)
@@ -74,6 +77,10 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
         model = load_trained_model(cfg, out_dir / impl / "final.pth")
         metrics = evaluate_box_and_keypoints(model, Runner.build_dataloader(cfg.val_dataloader),
                                              coco_mini / "test_coco.json")
+        if impl == "ours":  # diagnostic: what the DCC's input features know (the reference's head has no hook)
+            with proxy_keypoints_as_output(model.head):
+                metrics["proxy_kpt_AP"] = evaluate_box_and_keypoints(
+                    model, Runner.build_dataloader(cfg.val_dataloader), coco_mini / "test_coco.json")["kpt_AP"]
         results[impl] = dict(metrics, iterations=record.iters[-1] if record.iters else 0,
                              seconds_per_iter=record.seconds_per_iter, train_seconds=record.wall_seconds,
                              val_curve=dict(iters=record.val_iters, **record.val_metrics))
