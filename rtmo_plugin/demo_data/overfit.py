@@ -75,12 +75,11 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
         budget = None if budget_minutes is None else budget_minutes * 60
         record = train_with_record(cfg, budget_seconds=budget, desc=f"overfit {impl}")
         model = load_trained_model(cfg, out_dir / impl / "final.pth")
-        metrics = evaluate_box_and_keypoints(model, Runner.build_dataloader(cfg.val_dataloader),
-                                             coco_mini / "test_coco.json")
+        val_loader, ann_file = Runner.build_dataloader(cfg.val_dataloader), coco_mini / "test_coco.json"
+        metrics = evaluate_box_and_keypoints(model, val_loader, ann_file)
         if impl == "ours":  # diagnostic: what the DCC's input features know (the reference's head has no hook)
             with proxy_keypoints_as_output(model.head):
-                metrics["proxy_kpt_AP"] = evaluate_box_and_keypoints(
-                    model, Runner.build_dataloader(cfg.val_dataloader), coco_mini / "test_coco.json")["kpt_AP"]
+                metrics["proxy_kpt_AP"] = evaluate_box_and_keypoints(model, val_loader, ann_file)["kpt_AP"]
         results[impl] = dict(metrics, iterations=record.iters[-1] if record.iters else 0,
                              seconds_per_iter=record.seconds_per_iter, train_seconds=record.wall_seconds,
                              val_curve=dict(iters=record.val_iters, **record.val_metrics))
