@@ -79,9 +79,11 @@ test_evaluator = val_evaluator
 # 4 images / batch 4 = 1 iteration per epoch, so epochs count iterations
 train_cfg = dict(_delete_=True, by_epoch=True, max_epochs=max_iters,
                  val_interval=val_every)
+# counted in epochs (= iterations here) so that tools/overfit_check.py --budget-minutes can make the cosine follow
+# the clock (rtmo_plugin/demo_data/budget_schedule.py), as the demo's does
 param_scheduler = [
-    dict(type='QuadraticWarmupLR', by_epoch=False, begin=0, end=warmup_iters),
-    dict(type='CosineAnnealingLR', by_epoch=False, eta_min=0.0002, begin=warmup_iters, end=max_iters,
+    dict(type='QuadraticWarmupLR', by_epoch=True, begin=0, end=warmup_iters),
+    dict(type='CosineAnnealingLR', by_epoch=True, eta_min=0.0002, begin=warmup_iters, end=max_iters,
          T_max=max_iters - warmup_iters),
 ]
 default_hooks = dict(

@@ -10,8 +10,9 @@ config's ``CosineAnnealingLR`` after the warm-up: at every iteration it sets eac
 with ``f`` the larger of the fraction of the post-warm-up *time* budget spent and the fraction of the post-warm-up
 *iterations* done (the config's ``max_epochs`` stays a cap). After every epoch it stops training when one more
 epoch, as long as the longest one so far (validation included), would overrun the budget, so the decay reaches its end
-(f >= 1 - one epoch's share) when training stops. ``eta_min`` is absolute for every group, as in mmengine's
-``CosineAnnealingLR``.
+(f >= 1 - one epoch's share) when training stops. The floor ``eta_min`` is absolute for every group, or, with
+``eta_min_ratio``, that share of each group's own initial rate, as in mmengine's ``CosineAnnealingLR``. (An absolute
+floor undoes a group's ``lr_mult`` below 1 by the end: the demo's DCC group, 0.1x at the start, ends at 1x.)
 """
 import math
 import time
@@ -52,18 +53,26 @@ class BudgetCosineLRHook(Hook):
         budget_seconds: wall-clock budget of ``runner.train()``, validation included.
         warmup_epochs: epochs left to the config's warm-up scheduler; the decay starts after them.
         eta_min: the rate every group decays to (absolute, as ``CosineAnnealingLR``'s ``eta_min``).
+        eta_min_ratio: instead of ``eta_min``, each group decays to this share of its initial rate (as
+            ``CosineAnnealingLR``'s ``eta_min_ratio``), so that an ``lr_mult`` holds to the end.
         clock: time source in seconds (tests pass a fake one) for the start and the decisions after each epoch.
         iteration_clock: time source of the rate at each iteration; None = ``clock``. Ranks that step independently
             (local SGD) read their own here, so that no iteration waits for a broadcast.
     """
 
     def __init__(self, budget_seconds: float, warmup_epochs: int = 1, eta_min: float = 0.0,
-                 clock: Any = time.time, iteration_clock: Optional[Any] = None) -> None:
+                 clock: Any = time.time, iteration_clock: Optional[Any] = None,
+                 eta_min_ratio: Optional[float] = None) -> None:
         if budget_seconds <= 0:
             raise ValueError(f"budget_seconds must be > 0, got {budget_seconds}")
         if warmup_epochs < 0:
             raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}")
+        if eta_min_ratio is not None and eta_min:
+            raise ValueError(f"give eta_min or eta_min_ratio, not both (got {eta_min} and {eta_min_ratio})")
+        if eta_min_ratio is not None and not 0.0 <= eta_min_ratio <= 1.0:
+            raise ValueError(f"eta_min_ratio must be in [0, 1], got {eta_min_ratio}")
         self.budget, self.warmup_epochs, self.eta_min, self.clock = budget_seconds, warmup_epochs, eta_min, clock
+        self.eta_min_ratio = eta_min_ratio
         self.iteration_clock = clock if iteration_clock is None else iteration_clock
         self._t0 = 0.0
         self._decay_start_time: Optional[float] = None
@@ -93,7 +102,8 @@ class BudgetCosineLRHook(Hook):
         optimizer = runner.optim_wrapper.optimizer
         for group in optimizer.param_groups:
             initial = group.setdefault("initial_lr", group["lr"])
-            group["lr"] = self.eta_min + (initial - self.eta_min) * factor
+            floor = self.eta_min if self.eta_min_ratio is None else initial * self.eta_min_ratio
+            group["lr"] = floor + (initial - floor) * factor
 
     def after_train_epoch(self, runner: Any) -> None:
         """Stop when one more epoch as long as the longest so far (validation included) would overrun the budget."""
@@ -113,7 +123,7 @@ def budget_schedule_from_config(cfg: Any, budget_seconds: float, clock: Any = ti
     """Swap the config's epoch-based cosine for a :class:`BudgetCosineLRHook` (``cfg.param_scheduler`` is edited).
 
     The cosine entry's ``begin`` (in epochs, as in the demo config) is where the warm-up ends and the decay
-    starts; its ``eta_min`` is kept.
+    starts; its ``eta_min`` or ``eta_min_ratio`` is kept.
 
     Args:
         cfg: an mmengine config whose ``param_scheduler`` holds one ``CosineAnnealingLR`` with ``by_epoch=True``.
@@ -136,6 +146,7 @@ def budget_schedule_from_config(cfg: Any, budget_seconds: float, clock: Any = ti
         raise ValueError("param_scheduler: the CosineAnnealingLR entry must count epochs (by_epoch=True) for the "
                          f"budget schedule, got {dict(cosine)}")
     cfg.param_scheduler = schedulers
+    ratio = cosine.get("eta_min_ratio")
     return BudgetCosineLRHook(budget_seconds, warmup_epochs=int(cosine.get("begin", 0)),
-                              eta_min=float(cosine.get("eta_min", 0.0)), clock=clock,
-                              iteration_clock=iteration_clock)
+                              eta_min=float(cosine.get("eta_min") or 0.0), clock=clock,
+                              iteration_clock=iteration_clock, eta_min_ratio=None if ratio is None else float(ratio))

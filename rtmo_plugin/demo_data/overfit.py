@@ -43,6 +43,11 @@ def build_overfit_config(impl: str, work_dir: Path, coco_mini: Path, max_iters: 
     if max_iters is not None:
         cfg.train_cfg["max_epochs"] = max_iters
         cfg.default_hooks["checkpoint"]["interval"] = max_iters
+        schedulers = [s for s in cfg.param_scheduler if s.get("begin", 0) < max_iters]  # none past the end
+        for scheduler in schedulers:  # the decay ends with the shorter or longer run
+            if scheduler.get("type") == "CosineAnnealingLR":
+                scheduler.update(end=max_iters, T_max=max_iters - scheduler.get("begin", 0))
+        cfg.param_scheduler = schedulers
     cfg.work_dir = str(work_dir)
     cfg.log_level = "WARNING"
     if impl == "reference":
@@ -53,11 +58,17 @@ def build_overfit_config(impl: str, work_dir: Path, coco_mini: Path, max_iters: 
 def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequence[str] = ("ours", "reference"),
                 max_iters: Optional[int] = None, budget_minutes: Optional[float] = None,
                 config: Path = OVERFIT_CONFIG) -> Dict[str, Dict[str, Any]]:
-    """Train and evaluate each implementation; write ``out_dir/summary.json`` and ``out_dir/curves_<impl>.png``."""
+    """Train and evaluate each implementation; write ``out_dir/summary.json`` and ``out_dir/curves_<impl>.png``.
+
+    With ``budget_minutes`` the config's cosine decay follows the clock
+    (:class:`~rtmo_plugin.demo_data.budget_schedule.BudgetCosineLRHook`, as in the demo): on a machine too slow for
+    the config's iterations in the budget, the run still ends at the decay's floor instead of being cut off above it.
+    """
     from mmengine.runner import Runner
     from mmpose.utils import register_all_modules
 
     import rtmo_plugin  # noqa: F401
+    from .budget_schedule import budget_schedule_from_config
     from .evaluate import evaluate_box_and_keypoints
     from .pipeline import load_trained_model
     from .proxy_keypoints import proxy_keypoints_as_output
@@ -73,7 +84,9 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
     for impl in impls:
         cfg = build_overfit_config(impl, out_dir / impl, coco_mini, max_iters, config)
         budget = None if budget_minutes is None else budget_minutes * 60
-        record = train_with_record(cfg, budget_seconds=budget, desc=f"overfit {impl}")
+        schedule = None if budget is None else budget_schedule_from_config(cfg, budget)
+        record = train_with_record(cfg, budget_seconds=budget, desc=f"overfit {impl}",
+                                   extra_hooks=[schedule] if schedule is not None else [])
         model = load_trained_model(cfg, out_dir / impl / "final.pth")
         val_loader, ann_file = Runner.build_dataloader(cfg.val_dataloader), coco_mini / "test_coco.json"
         metrics = evaluate_box_and_keypoints(model, val_loader, ann_file)
@@ -82,6 +95,8 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
                 metrics["proxy_kpt_AP"] = evaluate_box_and_keypoints(model, val_loader, ann_file)["kpt_AP"]
         results[impl] = dict(metrics, iterations=record.iters[-1] if record.iters else 0,
                              seconds_per_iter=record.seconds_per_iter, train_seconds=record.wall_seconds,
+                             decay_done=schedule.fractions[-1] if schedule is not None and schedule.fractions
+                             else None,
                              val_curve=dict(iters=record.val_iters, **record.val_metrics))
         plot_curves(record.iters, record.losses, record.val_iters,
                     {k: v for k, v in record.val_metrics.items() if k == "coco/AP"},

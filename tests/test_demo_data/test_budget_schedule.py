@@ -122,7 +122,9 @@ def test_a_config_without_one_epoch_based_cosine_is_refused() -> None:
 
 
 @pytest.mark.parametrize("kwargs, message", [(dict(budget_seconds=0), "budget_seconds must be > 0"),
-                                             (dict(budget_seconds=5, warmup_epochs=-1), "warmup_epochs must be")])
+                                             (dict(budget_seconds=5, warmup_epochs=-1), "warmup_epochs must be"),
+                                             (dict(budget_seconds=5, eta_min=0.1, eta_min_ratio=0.05), "not both"),
+                                             (dict(budget_seconds=5, eta_min_ratio=1.5), "eta_min_ratio must be")])
 def test_bad_arguments_are_named(kwargs: Dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BudgetCosineLRHook(**kwargs)
@@ -147,3 +149,53 @@ def test_the_rate_reads_the_iteration_clock_and_the_stop_reads_the_epoch_clock(t
     # read 1000 s at the start): f = max(4 s * k / 35 s, k / 15); the time term governs
     expected = [0.1 + 0.9 * cosine_factor(max(4.0 * k / 35.0, k / 15.0)) for k in range(15)]
     assert recorder.lrs[5:] == pytest.approx(expected)
+
+
+class _TwoGroupModel(BaseModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features, self.dcc = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(3))
+
+    def forward(self, inputs: torch.Tensor, mode: str = "loss") -> Dict[str, torch.Tensor]:
+        x = torch.stack(list(inputs))
+        return dict(loss=((self.features * x).sum() + (self.dcc * x).sum()) ** 2 * 1e-3)
+
+
+class _RecordAllGroups(Hook):
+    priority = "LOWEST"
+
+    def __init__(self) -> None:
+        self.lrs: List[List[float]] = []
+
+    def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
+        self.lrs.append([g["lr"] for g in runner.optim_wrapper.optimizer.param_groups])
+
+
+@pytest.mark.parametrize("ratio", [None, 0.05])
+def test_a_ratio_floor_keeps_each_groups_lr_mult_and_an_absolute_one_does_not(tmp_path: Path, ratio: Any) -> None:
+    # a 'dcc' group at 0.1x: with eta_min_ratio both groups decay to 5 % of their own start, so the 0.1x holds at
+    # every iteration; with the absolute eta_min=0.05 both end at 0.05 (the dcc group's 0.1x has become 1x)
+    schedule = BudgetCosineLRHook(1e6, warmup_epochs=0, eta_min=0.0 if ratio else 0.05, eta_min_ratio=ratio)
+    recorder = _RecordAllGroups()
+    runner = Runner(
+        model=_TwoGroupModel(), work_dir=str(tmp_path),
+        train_dataloader=DataLoader([torch.ones(3)] * 11, batch_size=1, collate_fn=lambda b: dict(inputs=b)),
+        optim_wrapper=dict(optimizer=dict(type="SGD", lr=1.0), paramwise_cfg=dict(custom_keys={"dcc": dict(
+            lr_mult=0.1)})),
+        train_cfg=dict(by_epoch=True, max_epochs=1), default_hooks=dict(checkpoint=None, logger=None),
+        custom_hooks=[schedule, recorder], default_scope="mmengine")
+    runner.train()
+    features, dcc = (torch.tensor(x) for x in zip(*recorder.lrs))
+    assert features[0] == 1.0 and dcc[0] == pytest.approx(0.1)
+    assert features[-1] == pytest.approx(0.05 + 0.95 * cosine_factor(10 / 11))  # f = iteration / 11
+    if ratio:
+        assert torch.allclose(dcc, 0.1 * features)
+    else:
+        assert dcc[-1] == pytest.approx(0.05 + 0.05 * cosine_factor(10 / 11)) and dcc[-1] > 0.5 * features[-1]
+
+
+def test_the_cosine_entrys_eta_min_ratio_reaches_the_hook() -> None:
+    cfg = Config(dict(param_scheduler=[dict(type="QuadraticWarmupLR"),
+                                       dict(type="CosineAnnealingLR", eta_min_ratio=0.05, begin=2)]))
+    hook = budget_schedule_from_config(cfg, 60.0)
+    assert hook.eta_min_ratio == 0.05 and hook.eta_min == 0.0 and hook.warmup_epochs == 2
