@@ -23,7 +23,11 @@
 #   * 1,200 iterations, the cosine over all of them: ~19 minutes at 2 threads, about the 20-minute budget. The DCC
 #     refines its placement only at low rates, at the end of the decay. make overfit: keypoint AP 0.837 (ours) /
 #     0.826 (reference, 1,130 iterations when the budget stopped it) against 0.713 / 0.728 with 1,000
-#     (docs/demo_recipe.md, point 18).
+#     (docs/demo_recipe.md, point 18). With tools/overfit_check.py --budget-minutes (make overfit: 20) the cosine
+#     follows the clock instead (BudgetCosineLRHook, as in the demo), so a machine too slow for 1,200 iterations in
+#     the budget still ends at the floor; the iteration count stays the cap;
+#   * the floor is absolute (2e-4 for every group, so the DCC's 0.1x has become 1x by the end); a floor per group
+#     (eta_min_ratio) did not reliably help (docs/demo_recipe.md, point 20).
 _base_ = ['../rtmo-t_8xb32-600e_coco.py']
 custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 
