@@ -80,8 +80,8 @@ def test_demo_feeds_160_everywhere_and_converts_to_channels_last_before_ema():
     # docs/demo_recipe.md, points 8 and 10: 160x160 input (the images are 256x256), NHWC convolutions
     cfg = Config.fromfile(str(RECIPE_CONFIGS[0]))
     sizes = [tuple(cfg.codec.input_size), tuple(cfg.model.test_cfg.input_size)]
-    sizes += [tuple(t["input_size"]) for t in cfg.train_dataloader.dataset.pipeline + cfg.val_dataloader.dataset.pipeline
-              if "input_size" in t]
+    pipelines = cfg.train_dataloader.dataset.pipeline + cfg.val_dataloader.dataset.pipeline
+    sizes += [tuple(t["input_size"]) for t in pipelines if "input_size" in t]
     sizes += [tuple(t["encoder"]["input_size"]) for t in cfg.train_dataloader.dataset.pipeline if "encoder" in t]
     assert len(sizes) == 5 and set(sizes) == {(160, 160)}
     hook_types = [h["type"] for h in cfg.custom_hooks]

@@ -4,9 +4,10 @@ Random weights are used; the people count is imposed, so that both pipelines do 
 
 * RTMO: forward hooks on the class/box output layers of the first level make exactly N well-separated grid cells
   score 0.99 with small boxes (all other cells score ~0), so score filtering, NMS and the DCC run on N instances.
-* top-down: an MMDet detector (RTMDet-tiny, score threshold 0.3 as in MMPose's top-down demos) runs once on the image, then N person boxes are cropped and warped
-  to the pose model input (``cv2.warpAffine``, as ``TopdownAffine`` does) and a top-down MMPose model
-  (RTMPose-s, 256x192) runs on the N crops as one batch, including its decoding.
+* top-down: an MMDet detector (RTMDet-tiny, score threshold 0.3 as in MMPose's top-down demos) runs once on the
+  image, then N person boxes are cropped and warped to the pose model input (``cv2.warpAffine``, as
+  ``TopdownAffine`` does) and a top-down MMPose model (RTMPose-s, 256x192) runs on the N crops as one batch,
+  including its decoding.
 
 All pipelines are timed interleaved per people count (see :func:`~rtmo_plugin.deploy.benchmarking.time_interleaved`).
 """

@@ -39,7 +39,8 @@ def export_onnx(model: FastRTMO, path: Union[str, Path], opset: int = MIN_OPSET,
     if not isinstance(model, FastRTMO):
         raise TypeError(f"export_onnx expects a FastRTMO (use convert_to_fast first), got {type(model).__name__}")
     if getattr(model, "kernels", "torch") != "torch":
-        raise ValueError("export_onnx needs a fast model with standard kernels: convert_to_fast(model, kernels='torch')")
+        raise ValueError(
+            "export_onnx needs a fast model with standard kernels: convert_to_fast(model, kernels='torch')")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     width, height = model.input_size

@@ -1,7 +1,8 @@
 """Our registry names and the MMPose 1.3.2 names they replace; rename a config to run the reference code.
 
 Our components take the same constructor arguments as their MMPose counterparts, so a config runs on the reference
-implementation after renaming the ``type`` fields. Used by ``tools/overfit_check.py`` to train both side by side and by the pipeline builders' ``reference=True``.
+implementation after renaming the ``type`` fields. Used by ``tools/overfit_check.py`` to train both side by side
+and by the pipeline builders' ``reference=True``.
 The stage-switch hook is kept: it only sets head attributes that both heads have. So are the optimiser constructor
 and the EMA type of `rtmo_plugin.engine.optim` (MMPose's param-wise rules and MMDet's EMA, computed in batched calls).
 """

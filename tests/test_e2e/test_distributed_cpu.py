@@ -1,8 +1,9 @@
 """Two-process training on CPU (gloo) through rtmo_plugin.engine.launch and the real config machinery.
 
 Started by torchrun (``--launcher pytorch``) and, in a faked slurm job step (the variables srun sets, and an
-``scontrol`` on PATH), as two tasks with ``--launcher slurm``. Checks that the ranks agree: the same batch-resize size at every iteration, the positive count averaged across
-ranks (the head's normaliser), and identical weights after every optimizer step, while seeing different images.
+``scontrol`` on PATH), as two tasks with ``--launcher slurm``. Checks that the ranks agree: the same batch-resize
+size at every iteration, the positive count averaged across ranks (the head's normaliser), and identical weights
+after every optimizer step, while seeing different images.
 """
 import json
 import os

@@ -25,8 +25,8 @@ def _mim(*args: str, cwd: Path) -> str:
 
 def _data_options(coco_mini: Path) -> list:
     root, ann = f"{coco_mini}/", f"{coco_mini}/test_coco.json"
-    return ["--cfg-options"] + [f"{split}_dataloader.dataset.data_root={root}" for split in ("train", "val", "test")] + [
-        f"val_evaluator.ann_file={ann}", f"test_evaluator.ann_file={ann}"]
+    roots = [f"{split}_dataloader.dataset.data_root={root}" for split in ("train", "val", "test")]
+    return ["--cfg-options", *roots, f"val_evaluator.ann_file={ann}", f"test_evaluator.ann_file={ann}"]
 
 
 def test_train_resume_test_round_trip(tmp_path: Path, shared_data: Path) -> None:
