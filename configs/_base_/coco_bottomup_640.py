@@ -38,21 +38,20 @@ train_pipeline_stage2 = [
 
 data_mode = 'bottomup'
 data_root = 'data/'
-dataset_coco = dict(
-    type='CheckedCocoDataset',
-    data_root=data_root,
-    data_mode=data_mode,
-    ann_file='coco/annotations/person_keypoints_train2017.json',
-    data_prefix=dict(img='coco/train2017/'),
-    pipeline=train_pipeline_stage1,
-)
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
     persistent_workers=True,
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dataset_coco)
+    dataset=dict(
+        type='CheckedCocoDataset',
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='coco/annotations/person_keypoints_train2017.json',
+        data_prefix=dict(img='coco/train2017/'),
+        pipeline=train_pipeline_stage1,
+    ))
 
 val_pipeline = [
     dict(type='LoadImage'),
