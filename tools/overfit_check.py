@@ -23,9 +23,13 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=None, help="override the config's iteration count")
     parser.add_argument("--budget-minutes", type=float, default=None, help="wall-clock budget per run")
     parser.add_argument("--config", type=Path, default=OVERFIT_CONFIG)
+    parser.add_argument("--input-size", type=int, default=None,
+                        help="override the config's square input size (a multiple of 32)")
+    parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
     args = parser.parse_args()
     impls = ("ours", "reference") if args.impl == "both" else (args.impl,)
-    results = run_overfit(args.out_dir, impls, args.iters, args.budget_minutes, args.config)
+    results = run_overfit(args.out_dir, impls, args.iters, args.budget_minutes, args.config, args.input_size,
+                          args.seed)
     print(f"{'impl':<10} {'iters':>6} {'s/iter':>7} {'box AP':>7} {'kpt AP':>7} {'kpt AP50':>8}")
     for impl, r in results.items():
         print(f"{impl:<10} {r['iterations']:>6} {r['seconds_per_iter']:>7.2f} {r['box_AP']:>7.3f} "

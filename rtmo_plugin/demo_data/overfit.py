@@ -9,7 +9,7 @@ For ours also ``proxy_kpt_AP``: the keypoint AP of the proxy-regression keypoint
 """
 import json
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..utils.paths import REPO_ROOT, shared_data_dir
 from .visualize import plot_curves
@@ -17,12 +17,36 @@ from .visualize import plot_curves
 OVERFIT_CONFIG = REPO_ROOT / "configs" / "demo" / "rtmo-t_overfit_coco-mini.py"
 
 
+def _set_input_size(node: Any, size: Tuple[int, int]) -> None:
+    """Set every ``input_size`` entry below ``node`` (codec, transforms, ``model.test_cfg``) to ``size``, in place."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "input_size":
+                node[key] = size
+            else:
+                _set_input_size(value, size)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _set_input_size(item, size)
+
+
 def build_overfit_config(impl: str, work_dir: Path, coco_mini: Path, max_iters: Optional[int] = None,
-                         config: Path = OVERFIT_CONFIG) -> Any:
+                         config: Path = OVERFIT_CONFIG, input_size: Optional[int] = None,
+                         seed: Optional[int] = None) -> Any:
     """The overfit config for ``impl`` ('ours' or 'reference') on ``coco_mini``.
 
+    Args:
+        impl: 'ours' or 'reference' (our registry types renamed to MMPose's).
+        work_dir: the runner's work directory.
+        coco_mini: the folder with ``test_coco.json`` and its images.
+        max_iters: override the config's iteration count; the cosine decay then ends with the run.
+        config: the config file.
+        input_size: override the square input size (pixels, a multiple of 32, RTMO's largest stride) everywhere
+            the config sets one: the codec, the train and val transforms and ``model.test_cfg``.
+        seed: override ``randomness.seed``.
+
     Raises:
-        ValueError: on an unknown ``impl``.
+        ValueError: on an unknown ``impl`` or an ``input_size`` that is not a positive multiple of 32.
         FileNotFoundError: if ``coco_mini/test_coco.json`` is missing.
     """
     from mmengine.config import Config
@@ -31,6 +55,8 @@ def build_overfit_config(impl: str, work_dir: Path, coco_mini: Path, max_iters: 
 
     if impl not in ("ours", "reference"):
         raise ValueError(f"impl must be 'ours' or 'reference', got {impl!r}")
+    if input_size is not None and (input_size <= 0 or input_size % 32):
+        raise ValueError(f"input_size must be a positive multiple of 32 (RTMO's largest stride), got {input_size}")
     ann = Path(coco_mini) / "test_coco.json"
     if not ann.is_file():
         raise FileNotFoundError(f"coco_mini annotations not found: {ann} (set RTMO_SHARED_DATA)")
@@ -48,6 +74,12 @@ def build_overfit_config(impl: str, work_dir: Path, coco_mini: Path, max_iters: 
             if scheduler.get("type") == "CosineAnnealingLR":
                 scheduler.update(end=max_iters, T_max=max_iters - scheduler.get("begin", 0))
         cfg.param_scheduler = schedulers
+    if input_size is not None:
+        plain = cfg.to_dict()
+        _set_input_size(plain, (input_size, input_size))
+        cfg = Config(plain, filename=cfg.filename)
+    if seed is not None:
+        cfg.randomness = dict(cfg.get("randomness") or {}, seed=seed)
     cfg.work_dir = str(work_dir)
     cfg.log_level = "WARNING"
     if impl == "reference":
@@ -57,8 +89,11 @@ def build_overfit_config(impl: str, work_dir: Path, coco_mini: Path, max_iters: 
 
 def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequence[str] = ("ours", "reference"),
                 max_iters: Optional[int] = None, budget_minutes: Optional[float] = None,
-                config: Path = OVERFIT_CONFIG) -> Dict[str, Dict[str, Any]]:
+                config: Path = OVERFIT_CONFIG, input_size: Optional[int] = None,
+                seed: Optional[int] = None) -> Dict[str, Dict[str, Any]]:
     """Train and evaluate each implementation; write ``out_dir/summary.json`` and ``out_dir/curves_<impl>.png``.
+
+    ``max_iters``, ``input_size`` and ``seed`` override the config's (:func:`build_overfit_config`).
 
     With ``budget_minutes`` the config's cosine decay follows the clock
     (:class:`~rtmo_plugin.demo_data.budget_schedule.BudgetCosineLRHook`, as in the demo): on a machine too slow for
@@ -82,7 +117,7 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
     out_dir.mkdir(parents=True, exist_ok=True)
     results: Dict[str, Dict[str, Any]] = {}
     for impl in impls:
-        cfg = build_overfit_config(impl, out_dir / impl, coco_mini, max_iters, config)
+        cfg = build_overfit_config(impl, out_dir / impl, coco_mini, max_iters, config, input_size, seed)
         budget = None if budget_minutes is None else budget_minutes * 60
         schedule = None if budget is None else budget_schedule_from_config(cfg, budget)
         record = train_with_record(cfg, budget_seconds=budget, desc=f"overfit {impl}",

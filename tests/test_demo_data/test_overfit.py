@@ -43,3 +43,34 @@ def test_run_overfit_reports_both_models_and_our_proxy_ap(shared_data: Path, tmp
     # the proxy keypoints' AP is a diagnostic of our head only
     assert 0.0 <= results["ours"]["proxy_kpt_AP"] <= 1.0
     assert "proxy_kpt_AP" not in results["reference"]
+
+
+def _input_sizes(node) -> list:
+    if isinstance(node, dict):
+        return [tuple(v) for k, v in node.items() if k == "input_size"] + \
+            [s for k, v in node.items() if k != "input_size" for s in _input_sizes(v)]
+    if isinstance(node, (list, tuple)):
+        return [s for item in node for s in _input_sizes(item)]
+    return []
+
+
+@pytest.mark.parametrize("impl", ["ours", "reference"])
+def test_an_input_size_override_reaches_codec_transforms_and_test_cfg(shared_data: Path, tmp_path: Path,
+                                                                      impl: str) -> None:
+    default = build_overfit_config(impl, tmp_path, shared_data / "coco_mini")
+    cfg = build_overfit_config(impl, tmp_path, shared_data / "coco_mini", input_size=320, seed=3)
+    assert set(_input_sizes(default.to_dict())) == {(416, 416)}
+    assert set(_input_sizes(cfg.to_dict())) == {(320, 320)}
+    assert len(_input_sizes(cfg.to_dict())) == len(_input_sizes(default.to_dict()))
+    assert cfg.model.test_cfg.input_size == (320, 320)
+    assert cfg.train_dataloader.dataset.pipeline[-2].encoder.input_size == (320, 320)  # GenerateTarget's codec
+    assert cfg.val_dataloader.dataset.pipeline[1].input_size == (320, 320)  # the letterbox
+    assert cfg.randomness.seed == 3 and default.randomness.seed == 0
+    # nothing else changed
+    assert cfg.optim_wrapper == default.optim_wrapper and cfg.param_scheduler == default.param_scheduler
+
+
+@pytest.mark.parametrize("size", [0, -32, 330])
+def test_an_input_size_that_is_not_a_multiple_of_32_is_refused(shared_data: Path, tmp_path: Path, size: int) -> None:
+    with pytest.raises(ValueError, match=f"input_size must be a positive multiple of 32.*got {size}"):
+        build_overfit_config("ours", tmp_path, shared_data / "coco_mini", input_size=size)
