@@ -29,6 +29,8 @@
 #     1,147 iterations) / 0.778 (reference, 1,060); single runs spread by about +-0.1;
 #   * the floor is absolute (2e-4 for every group, so the DCC's 0.1x has become 1x by the end); a floor per group
 #     (eta_min_ratio) did not reliably help (docs/demo_recipe.md, point 20).
+#   * 416x416, the model's own input size: 320x320 with 1,650 iterations (the same time) scored 0.901 / 0.793 / 0.851
+#     over 3 seeds against 0.886 / 0.810 / 0.781, less than the seeds spread (point 22; overfit_check --input-size).
 _base_ = ['../rtmo-t_8xb32-600e_coco.py']
 custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 
