@@ -1,0 +1,85 @@
+"""Diagnostic: how much of a trained RTMO's keypoint AP is lost to the choice of grid cell.
+
+Several grid cells predict each person: their boxes overlap, and with RTMO's stage-1 class target (the OKS of the
+proxy keypoints) their scores can all be ~1. The box NMS keeps one of them, and their DCC poses may differ. This
+module puts, on each kept detection, the per-keypoint median (or the score-weighted mean) of the poses of the cells
+whose boxes overlap it, and scores the result like the original (docs/demo_recipe.md, point 23). The model is not
+changed: the cells come from a second prediction with the box NMS off (``test_cfg.nms_thr = 1.0``).
+"""
+import copy
+from pathlib import Path
+from typing import Any, Dict, List
+
+import numpy as np
+
+from .keypoint_errors import box_iou_xywh
+
+VOTES = ("median", "mean")
+
+
+def vote_keypoints(kept: List[dict], cells: List[dict], iou_thr: float = 0.9, vote: str = "median") -> List[dict]:
+    """Each kept detection with its keypoints replaced by a vote over the cells whose boxes overlap it.
+
+    Args:
+        kept: COCO results after the box NMS (``image_id``, ``bbox`` (x, y, w, h), ``keypoints`` (K * 3),
+            ``score``).
+        cells: COCO results of the same images without the box NMS.
+        iou_thr: a cell takes part if its box overlaps the kept box at IoU > ``iou_thr``.
+        vote: ``'median'`` (per keypoint coordinate) or ``'mean'`` (weighted by the cells' scores).
+
+    Returns:
+        Copies of ``kept``, boxes, scores and keypoint scores unchanged; a detection without an overlapping cell
+        keeps its keypoints.
+
+    Raises:
+        ValueError: on an unknown ``vote``.
+    """
+    if vote not in VOTES:
+        raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
+    by_image: Dict[Any, List[dict]] = {}
+    for cell in cells:
+        by_image.setdefault(cell["image_id"], []).append(cell)
+    voted = []
+    for det in kept:
+        out = copy.deepcopy(det)
+        group = [c for c in by_image.get(det["image_id"], []) if box_iou_xywh(c["bbox"], det["bbox"]) > iou_thr]
+        if group:
+            poses = np.array([np.reshape(c["keypoints"], (-1, 3))[:, :2] for c in group], dtype=np.float64)
+            if vote == "median":
+                xy = np.median(poses, axis=0)
+            else:
+                weights = np.array([c["score"] for c in group], dtype=np.float64)
+                xy = (poses * weights[:, None, None]).sum(0) / weights.sum()
+            pose = np.reshape(det["keypoints"], (-1, 3)).astype(np.float64)
+            pose[:, :2] = xy
+            out["keypoints"] = pose.reshape(-1).tolist()
+        voted.append(out)
+    return voted
+
+
+def cell_vote_report(cfg: Any, checkpoint: Path, ann_file: Path, iou_thr: float = 0.9) -> Dict[str, float]:
+    """Keypoint AP of a checkpoint with the kept cells' poses and with each vote; cells per kept detection.
+
+    Args:
+        cfg: the model's config (its ``val_dataloader`` is the evaluation set).
+        checkpoint: the weights.
+        ann_file: the evaluation set's COCO annotations.
+        iou_thr: see :func:`vote_keypoints`.
+    """
+    from mmengine.runner import Runner
+
+    from .evaluate import coco_ap, predict_dataloader
+    from .pipeline import load_trained_model
+
+    loader = Runner.build_dataloader(cfg.val_dataloader)
+    kept = predict_dataloader(load_trained_model(cfg, checkpoint), loader)
+    no_nms = copy.deepcopy(cfg)
+    no_nms.model.test_cfg.nms_thr = 1.0  # no box overlaps another by more than IoU 1: every cell above score_thr
+    cells = predict_dataloader(load_trained_model(no_nms, checkpoint), loader)
+    report = {"kept_kpt_AP": coco_ap(ann_file, kept)["AP"]}
+    for vote in VOTES:
+        report[f"{vote}_kpt_AP"] = coco_ap(ann_file, vote_keypoints(kept, cells, iou_thr, vote))["AP"]
+    counts = [sum(1 for c in cells if c["image_id"] == d["image_id"] and box_iou_xywh(c["bbox"], d["bbox"]) > iou_thr)
+              for d in kept]
+    report["cells_per_detection"] = float(np.mean(counts)) if counts else 0.0
+    return report
