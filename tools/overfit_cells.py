@@ -34,7 +34,7 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     init_default_scope("mmpose")
     coco_mini = shared_data_dir() / "coco_mini"
-    cfg = build_overfit_config("ours", Path("/tmp"), coco_mini, config=args.config, input_size=args.input_size)
+    cfg = build_overfit_config("ours", args.checkpoint.parent, coco_mini, config=args.config, input_size=args.input_size)
     print(json.dumps(cell_vote_report(cfg, args.checkpoint, coco_mini / "test_coco.json", args.iou_thr)))
 
 

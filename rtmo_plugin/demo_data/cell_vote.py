@@ -17,6 +17,15 @@ from .keypoint_errors import box_iou_xywh
 VOTES = ("median", "mean")
 
 
+def overlapping_cells(kept: List[dict], cells: List[dict], iou_thr: float = 0.9) -> List[List[dict]]:
+    """Per kept detection, the cells of its image whose boxes (x, y, w, h) overlap its box at IoU > ``iou_thr``."""
+    by_image: Dict[Any, List[dict]] = {}
+    for cell in cells:
+        by_image.setdefault(cell["image_id"], []).append(cell)
+    return [[c for c in by_image.get(det["image_id"], []) if box_iou_xywh(c["bbox"], det["bbox"]) > iou_thr]
+            for det in kept]
+
+
 def vote_keypoints(kept: List[dict], cells: List[dict], iou_thr: float = 0.9, vote: str = "median") -> List[dict]:
     """Each kept detection with its keypoints replaced by a vote over the cells whose boxes overlap it.
 
@@ -36,13 +45,9 @@ def vote_keypoints(kept: List[dict], cells: List[dict], iou_thr: float = 0.9, vo
     """
     if vote not in VOTES:
         raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
-    by_image: Dict[Any, List[dict]] = {}
-    for cell in cells:
-        by_image.setdefault(cell["image_id"], []).append(cell)
     voted = []
-    for det in kept:
+    for det, group in zip(kept, overlapping_cells(kept, cells, iou_thr)):
         out = copy.deepcopy(det)
-        group = [c for c in by_image.get(det["image_id"], []) if box_iou_xywh(c["bbox"], det["bbox"]) > iou_thr]
         if group:
             poses = np.array([np.reshape(c["keypoints"], (-1, 3))[:, :2] for c in group], dtype=np.float64)
             if vote == "median":
@@ -72,14 +77,14 @@ def cell_vote_report(cfg: Any, checkpoint: Path, ann_file: Path, iou_thr: float 
     from .pipeline import load_trained_model
 
     loader = Runner.build_dataloader(cfg.val_dataloader)
-    kept = predict_dataloader(load_trained_model(cfg, checkpoint), loader)
-    no_nms = copy.deepcopy(cfg)
-    no_nms.model.test_cfg.nms_thr = 1.0  # no box overlaps another by more than IoU 1: every cell above score_thr
-    cells = predict_dataloader(load_trained_model(no_nms, checkpoint), loader)
+    model = load_trained_model(cfg, checkpoint)
+    kept = predict_dataloader(model, loader)
+    # the same model without the box NMS (no box overlaps another by more than IoU 1): every cell above score_thr
+    model.test_cfg = dict(model.test_cfg, nms_thr=1.0)
+    cells = predict_dataloader(model, loader)
     report = {"kept_kpt_AP": coco_ap(ann_file, kept)["AP"]}
     for vote in VOTES:
         report[f"{vote}_kpt_AP"] = coco_ap(ann_file, vote_keypoints(kept, cells, iou_thr, vote))["AP"]
-    counts = [sum(1 for c in cells if c["image_id"] == d["image_id"] and box_iou_xywh(c["bbox"], d["bbox"]) > iou_thr)
-              for d in kept]
+    counts = [len(group) for group in overlapping_cells(kept, cells, iou_thr)]
     report["cells_per_detection"] = float(np.mean(counts)) if counts else 0.0
     return report
