@@ -5,6 +5,10 @@ proxy keypoints) their scores can all be ~1. The box NMS keeps one of them, and 
 module puts, on each kept detection, the per-keypoint median (or the score-weighted mean) of the poses of the cells
 whose boxes overlap it, and scores the result like the original (docs/demo_recipe.md, point 23). The model is not
 changed: the cells come from a second prediction with the box NMS off (``test_cfg.nms_thr = 1.0``).
+
+Our head does the same vote on tensors when ``test_cfg.keypoint_vote`` is set
+(:mod:`rtmo_plugin.models.utils.keypoint_vote`); :func:`vote_keypoints` here is its test oracle and gives MMPose's
+``RTMOHead``, which has no such option, the same vote (:func:`median_vote_kpt_ap`).
 """
 import copy
 from pathlib import Path
@@ -60,6 +64,29 @@ def vote_keypoints(kept: List[dict], cells: List[dict], iou_thr: float = 0.9, vo
             out["keypoints"] = pose.reshape(-1).tolist()
         voted.append(out)
     return voted
+
+
+def median_vote_kpt_ap(model: Any, loader: Any, ann_file: Path, iou_thr: float = 0.9) -> float:
+    """Keypoint AP of ``model`` on ``loader`` with the per-keypoint median vote of the overlapping cells.
+
+    Our head votes itself (``test_cfg.keypoint_vote``); for another head (MMPose's ``RTMOHead``) the same vote is
+    put on its COCO results, predicted with and without the box NMS. Tests show the two agree. ``model.test_cfg``
+    is restored.
+    """
+    from ..models.heads.rtmo_dcc_head import RTMODCCHead
+    from .evaluate import coco_ap, predict_dataloader
+
+    saved = model.test_cfg
+    try:
+        if isinstance(model.head, RTMODCCHead):
+            model.test_cfg = dict(saved, keypoint_vote=dict(iou_thr=iou_thr, method="median"))
+            return coco_ap(ann_file, predict_dataloader(model, loader))["AP"]
+        kept = predict_dataloader(model, loader)
+        model.test_cfg = dict(saved, nms_thr=1.0)
+        cells = predict_dataloader(model, loader)
+        return coco_ap(ann_file, vote_keypoints(kept, cells, iou_thr, "median"))["AP"]
+    finally:
+        model.test_cfg = saved
 
 
 def cell_vote_report(cfg: Any, checkpoint: Path, ann_file: Path, iou_thr: float = 0.9) -> Dict[str, float]:

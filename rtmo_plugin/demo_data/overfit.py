@@ -5,7 +5,10 @@ registry types to MMPose's (:mod:`rtmo_plugin.utils.reference_names`). Reported 
 of the final EMA weights (xtcocotools, instance score = box score), the AP curve during training, and the mean
 seconds per training iteration measured by the progress hook (data loading + forward + backward + optimizer step).
 For ours also ``proxy_kpt_AP``: the keypoint AP of the proxy-regression keypoints of the same detections
-(:mod:`.proxy_keypoints`), i.e. what the DCC's input features already know (docs/demo_recipe.md, point 18).
+(:mod:`.proxy_keypoints`), i.e. what the DCC's input features already know (docs/demo_recipe.md, point 18). For
+both ``vote_kpt_AP``: the keypoint AP with each kept detection's keypoints replaced by the per-keypoint median of the
+grid cells whose boxes overlap its box at IoU > 0.9 (our head's ``test_cfg.keypoint_vote``; the same vote on the
+reference's results, :func:`.cell_vote.median_vote_kpt_ap`).
 """
 import json
 from pathlib import Path
@@ -104,6 +107,7 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
 
     import rtmo_plugin  # noqa: F401
     from .budget_schedule import budget_schedule_from_config
+    from .cell_vote import median_vote_kpt_ap
     from .evaluate import evaluate_box_and_keypoints
     from .pipeline import load_trained_model
     from .proxy_keypoints import proxy_keypoints_as_output
@@ -125,6 +129,8 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
         model = load_trained_model(cfg, out_dir / impl / "final.pth")
         val_loader, ann_file = Runner.build_dataloader(cfg.val_dataloader), coco_mini / "test_coco.json"
         metrics = evaluate_box_and_keypoints(model, val_loader, ann_file)
+        # the keypoints voted over the grid cells that overlap each kept box (docs/demo_recipe.md, points 23-24)
+        metrics["vote_kpt_AP"] = median_vote_kpt_ap(model, val_loader, ann_file)
         if impl == "ours":  # diagnostic: what the DCC's input features know (the reference's head has no hook)
             with proxy_keypoints_as_output(model.head):
                 metrics["proxy_kpt_AP"] = evaluate_box_and_keypoints(model, val_loader, ann_file)["kpt_AP"]

@@ -37,6 +37,7 @@ def test_run_overfit_reports_both_models_and_our_proxy_ap(shared_data: Path, tmp
     for impl in ("ours", "reference"):
         assert results[impl]["iterations"] == 3
         assert 0.0 <= results[impl]["kpt_AP"] <= 1.0 and 0.0 <= results[impl]["box_AP"] <= 1.0
+        assert 0.0 <= results[impl]["vote_kpt_AP"] <= 1.0  # our head's vote / the vote on the reference's results
         assert (tmp_path / "out" / f"curves_{impl}.png").is_file()
         # the clock-following decay ran: its last iteration was 1 of 2 past the warm-up (the clock's share is tiny)
         assert results[impl]["decay_done"] == pytest.approx(0.5)

@@ -181,3 +181,60 @@ def test_pose_nms_option_is_applied_to_the_head_instances(head):
             for field in ("bboxes", "bbox_scores", "keypoints", "keypoint_scores", "keypoints_visible"):
                 np.testing.assert_allclose(with_pose_nms.get(field), expected.get(field), rtol=0, atol=1e-6)
     assert len(plain) == 320, "nms_thr=1.0 must keep every prior above the score threshold for the pose NMS"
+
+
+def _as_coco_results(instances: InstanceData, image_id: int = 1) -> list:
+    """Head output as COCO results (boxes x, y, w, h), the form the diagnostic ``cell_vote`` works on."""
+    results = []
+    for box, score, kpts in zip(instances.bboxes, instances.bbox_scores, instances.keypoints):
+        pose = np.concatenate([kpts, np.ones((len(kpts), 1))], axis=1)
+        results.append(dict(image_id=image_id, bbox=[box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                            score=float(score), keypoints=pose.reshape(-1).tolist()))
+    return results
+
+
+@pytest.mark.parametrize("method", ["median", "mean"])
+def test_keypoint_vote_equals_the_vote_on_coco_results(head, method):
+    """``test_cfg.keypoint_vote`` == ``demo_data.cell_vote.vote_keypoints`` on the kept and the un-NMSed results."""
+    from rtmo_plugin.demo_data.cell_vote import vote_keypoints as vote_on_results
+
+    head.eval()
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for conv in head.head_module.out_cls:
+            conv.bias.fill_(0.0)
+        for conv in head.head_module.out_bbox:  # wide boxes: neighbouring cells overlap
+            conv.bias.copy_(torch.tensor([0.0, 0.0, 2.0, 2.0]))
+            conv.weight.mul_(0.05)  # small differences between the cells' boxes
+        feats = _feats(batch=1)
+        cfg = dict(score_thr=0.1, nms_thr=0.65)
+        kept = head.predict(feats, [_sample([])], test_cfg=cfg)[0]
+        cells = head.predict(feats, [_sample([])], test_cfg=dict(cfg, nms_thr=1.0))[0]
+        voted = head.predict(feats, [_sample([])], test_cfg=dict(cfg, keypoint_vote=dict(iou_thr=0.5,
+                                                                                           method=method)))[0]
+    expected = vote_on_results(_as_coco_results(kept), _as_coco_results(cells), iou_thr=0.5, vote=method)
+    expected_kpts = np.array([np.reshape(r["keypoints"], (-1, 3))[:, :2] for r in expected])
+    assert not np.allclose(voted.keypoints, kept.keypoints, atol=0.5), "the vote must change some keypoints"
+    np.testing.assert_allclose(voted.keypoints, expected_kpts, rtol=0, atol=1e-3)
+    for field in ("bboxes", "bbox_scores", "keypoint_scores", "keypoints_visible"):
+        np.testing.assert_array_equal(voted.get(field), kept.get(field))
+
+
+def test_keypoint_vote_with_only_the_kept_cell_changes_nothing(head):
+    head.eval()
+    with torch.no_grad():
+        for conv in head.head_module.out_cls:
+            conv.bias.fill_(0.0)
+        feats = _feats(batch=2)
+        cfg = dict(score_thr=0.1, nms_thr=0.65)
+        plain = head.predict(feats, [_sample([]), _sample([])], test_cfg=cfg)
+        voted = head.predict(feats, [_sample([]), _sample([])], test_cfg=dict(cfg, keypoint_vote=dict(
+            iou_thr=0.999999)))
+    for p, v in zip(plain, voted):
+        np.testing.assert_allclose(v.keypoints, p.keypoints, rtol=0, atol=1e-4)
+
+
+def test_keypoint_vote_bad_config_is_named(head):
+    head.eval()
+    with pytest.raises(ValueError, match="keypoint_vote.method"):
+        head.predict(_feats(batch=1), [_sample([])], test_cfg=dict(keypoint_vote=dict(method="max")))
