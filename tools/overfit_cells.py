@@ -2,6 +2,7 @@
 
 Prints the keypoint AP of a trained checkpoint with the kept cells' poses, with the per-keypoint median and with the
 score-weighted mean of the poses of the cells that overlap each kept detection. Logic: rtmo_plugin.demo_data.cell_vote.
+As a prediction mode the median vote is our head's test_cfg.keypoint_vote; tools/overfit_check.py reports it.
 Example: tools/overfit_cells.py outputs/overfit/ours/final.pth
 """
 import argparse

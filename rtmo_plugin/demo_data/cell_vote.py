@@ -4,13 +4,15 @@ Several grid cells predict each person: their boxes overlap, and with RTMO's sta
 proxy keypoints) their scores can all be ~1. The box NMS keeps one of them, and their DCC poses may differ. This
 module puts, on each kept detection, the per-keypoint median (or the score-weighted mean) of the poses of the cells
 whose boxes overlap it, and scores the result like the original (docs/demo_recipe.md, point 23). The model is not
-changed: the cells come from a second prediction with the box NMS off (``test_cfg.nms_thr = 1.0``).
+changed: the cells come from a second prediction with the box NMS off (``test_cfg.nms_thr`` just below 1.0,
+:data:`NO_NMS_THR`).
 
 Our head does the same vote on tensors when ``test_cfg.keypoint_vote`` is set
 (:mod:`rtmo_plugin.models.utils.keypoint_vote`); :func:`vote_keypoints` here is its test oracle and gives MMPose's
 ``RTMOHead``, which has no such option, the same vote (:func:`median_vote_kpt_ap`).
 """
 import copy
+import math
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -66,27 +68,38 @@ def vote_keypoints(kept: List[dict], cells: List[dict], iou_thr: float = 0.9, vo
     return voted
 
 
-def median_vote_kpt_ap(model: Any, loader: Any, ann_file: Path, iou_thr: float = 0.9) -> float:
-    """Keypoint AP of ``model`` on ``loader`` with the per-keypoint median vote of the overlapping cells.
+# MMPose 1.3.2's RTMOHead.predict fails with nms_thr=1.0 once a box passes the score threshold (``keep_idxs_nms``
+# is never set); the largest float below 1.0 keeps every cell but one of two exactly coinciding boxes
+NO_NMS_THR = math.nextafter(1.0, 0.0)
+
+
+def median_vote_results(model: Any, loader: Any, iou_thr: float = 0.9) -> List[dict]:
+    """COCO results of ``model`` on ``loader`` with the per-keypoint median vote of the overlapping cells.
 
     Our head votes itself (``test_cfg.keypoint_vote``); for another head (MMPose's ``RTMOHead``) the same vote is
-    put on its COCO results, predicted with and without the box NMS. Tests show the two agree. ``model.test_cfg``
-    is restored.
+    put on its COCO results, predicted with and without the box NMS (tests show the two agree on the same weights).
+    ``model.test_cfg`` is restored.
     """
     from ..models.heads.rtmo_dcc_head import RTMODCCHead
-    from .evaluate import coco_ap, predict_dataloader
+    from .evaluate import predict_dataloader
 
     saved = model.test_cfg
     try:
         if isinstance(model.head, RTMODCCHead):
             model.test_cfg = dict(saved, keypoint_vote=dict(iou_thr=iou_thr, method="median"))
-            return coco_ap(ann_file, predict_dataloader(model, loader))["AP"]
+            return predict_dataloader(model, loader)
         kept = predict_dataloader(model, loader)
-        model.test_cfg = dict(saved, nms_thr=1.0)
-        cells = predict_dataloader(model, loader)
-        return coco_ap(ann_file, vote_keypoints(kept, cells, iou_thr, "median"))["AP"]
+        model.test_cfg = dict(saved, nms_thr=NO_NMS_THR)
+        return vote_keypoints(kept, predict_dataloader(model, loader), iou_thr, "median")
     finally:
         model.test_cfg = saved
+
+
+def median_vote_kpt_ap(model: Any, loader: Any, ann_file: Path, iou_thr: float = 0.9) -> float:
+    """Keypoint AP of :func:`median_vote_results` against ``ann_file``."""
+    from .evaluate import coco_ap
+
+    return coco_ap(ann_file, median_vote_results(model, loader, iou_thr))["AP"]
 
 
 def cell_vote_report(cfg: Any, checkpoint: Path, ann_file: Path, iou_thr: float = 0.9) -> Dict[str, float]:
@@ -107,7 +120,7 @@ def cell_vote_report(cfg: Any, checkpoint: Path, ann_file: Path, iou_thr: float 
     model = load_trained_model(cfg, checkpoint)
     kept = predict_dataloader(model, loader)
     # the same model without the box NMS (no box overlaps another by more than IoU 1): every cell above score_thr
-    model.test_cfg = dict(model.test_cfg, nms_thr=1.0)
+    model.test_cfg = dict(model.test_cfg, nms_thr=NO_NMS_THR)
     cells = predict_dataloader(model, loader)
     report = {"kept_kpt_AP": coco_ap(ann_file, kept)["AP"]}
     for vote in VOTES:

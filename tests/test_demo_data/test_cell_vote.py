@@ -1,4 +1,4 @@
-"""The grid-cell vote diagnostic (``rtmo_plugin.demo_data.cell_vote``) on hand-made COCO results."""
+"""The grid-cell vote (``rtmo_plugin.demo_data.cell_vote``) on hand-made COCO results and on both RTMO heads."""
 import numpy as np
 import pytest
 
@@ -44,3 +44,36 @@ def test_only_overlapping_cells_of_the_same_image_vote() -> None:
 def test_an_unknown_vote_is_refused() -> None:
     with pytest.raises(ValueError, match="vote must be one of"):
         vote_keypoints([], [], vote="mode")
+
+
+def test_our_head_and_the_vote_on_the_references_results_agree(shared_data, tmp_path) -> None:
+    """Same weights, same coco_mini images: our ``test_cfg.keypoint_vote`` == the vote on MMPose's RTMO's results."""
+    import torch
+    from mmengine.runner import Runner
+
+    from rtmo_plugin.deploy import make_detecting
+    from rtmo_plugin.demo_data.cell_vote import NO_NMS_THR, median_vote_results
+    from rtmo_plugin.demo_data.overfit import build_overfit_config
+    from rtmo_plugin.testing.reference import build_plugin_model, build_reference_model
+
+    torch.manual_seed(0)
+    ours = make_detecting(build_plugin_model("t"), (320, 320), seed=0)
+    reference = build_reference_model("t").eval()
+    reference.load_state_dict(ours.state_dict(), strict=True)
+    cfg = build_overfit_config("ours", tmp_path, shared_data / "coco_mini", input_size=320)
+    loader = Runner.build_dataloader(cfg.val_dataloader)
+    for model in (ours, reference):
+        model.test_cfg = dict(cfg.model.test_cfg, score_thr=0.1, nms_thr=0.65)
+    saved = dict(ours.test_cfg)
+
+    voted_ours = median_vote_results(ours, loader, iou_thr=0.5)
+    voted_reference = median_vote_results(reference, loader, iou_thr=0.5)  # predicts with nms_thr=NO_NMS_THR too
+    assert ours.test_cfg == saved and reference.test_cfg == saved
+    assert NO_NMS_THR < 1.0 and len(voted_ours) == len(voted_reference) > 0
+    from rtmo_plugin.demo_data.evaluate import predict_dataloader
+    plain = predict_dataloader(ours, loader)
+    assert not np.allclose([r["keypoints"] for r in plain], [r["keypoints"] for r in voted_ours], atol=0.5)
+    for a, b in zip(voted_ours, voted_reference):
+        assert a["image_id"] == b["image_id"]
+        np.testing.assert_allclose(a["bbox"], b["bbox"], atol=1e-2)
+        np.testing.assert_allclose(a["keypoints"], b["keypoints"], atol=1e-2)
