@@ -90,7 +90,9 @@ def test_two_ranks_with_the_same_batch_give_the_one_process_gradient(tmp_path: P
 
     assert ddp["losses"]["num_samples"] == single["losses"]["num_samples"] > 0
     for key, value in single["losses"].items():
-        assert ddp["losses"][key] == pytest.approx(value, rel=1e-5), key
+        # float32 sums in other orders (1 thread per rank, 2 here): loss_mle differed by 1.07e-5 relative on one
+        # machine (2026-11-24); a wrong reduction across ranks would be off by a factor
+        assert ddp["losses"][key] == pytest.approx(value, rel=1e-4), key
     assert set(ddp["grads"]) == set(single["grads"])
     checked = 0
     for name, grad in single["grads"].items():
@@ -103,4 +105,6 @@ def test_two_ranks_with_the_same_batch_give_the_one_process_gradient(tmp_path: P
     assert checked > 200
     flat = torch.cat([g.flatten() for g in single["grads"].values()])
     flat_ddp = torch.cat([ddp["grads"][name].flatten() for name in single["grads"]])
-    assert float((flat_ddp - flat).norm()) <= 1e-3 * float(flat.norm())
+    # 1.02e-3 of the norm on one machine (2026-11-24, the loss_mle note above); ranks that did not average would
+    # be off by about the whole norm
+    assert float((flat_ddp - flat).norm()) <= 3e-3 * float(flat.norm())
