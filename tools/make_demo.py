@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--num-val", type=int, default=100, help="synthetic held-out images")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None,
-                        help="max epochs (default: 30, a cap, with the budget schedule; the config's with "
+                        help="max epochs (default: 60, a cap, with the budget schedule; the config's with "
                              "--fixed-schedule)")
     parser.add_argument("--fixed-schedule", action="store_true",
                         help="the config's epoch-based cosine schedule instead of one that follows the budget")

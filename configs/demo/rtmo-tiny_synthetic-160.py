@@ -47,7 +47,8 @@ default_scope = 'mmpose'
 
 input_size = (160, 160)
 max_epochs = 22  # 4,400 iterations at batch 4. `make demo` replaces this epoch-based decay by one that follows its
-# 17.5-minute budget (rtmo_plugin/demo_data/budget_schedule.py; 30 epochs as a cap); `mim train` runs it as written
+# 17.5-minute budget (rtmo_plugin/demo_data/budget_schedule.py; 60 epochs as a cap, point 25); `mim train` runs it
+# as written
 warmup_epochs = 1
 data_root = 'outputs/demo/data/'
 metafile = 'configs/_base_/datasets/coco.py'  # resolved inside mmpose's package
