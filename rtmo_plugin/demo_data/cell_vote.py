@@ -14,7 +14,7 @@ Our head does the same vote on tensors when ``test_cfg.keypoint_vote`` is set
 import copy
 import math
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
@@ -73,6 +73,20 @@ def vote_keypoints(kept: List[dict], cells: List[dict], iou_thr: float = 0.9, vo
 NO_NMS_THR = math.nextafter(1.0, 0.0)
 
 
+def kept_and_cells(model: Any, loader: Any) -> Tuple[List[dict], List[dict]]:
+    """COCO results of ``model`` on ``loader`` as configured (the kept detections) and without the box NMS (every
+    cell above ``score_thr``, :data:`NO_NMS_THR`); ``model.test_cfg`` is restored."""
+    from .evaluate import predict_dataloader
+
+    saved = model.test_cfg
+    try:
+        kept = predict_dataloader(model, loader)
+        model.test_cfg = dict(saved, nms_thr=NO_NMS_THR)
+        return kept, predict_dataloader(model, loader)
+    finally:
+        model.test_cfg = saved
+
+
 def median_vote_results(model: Any, loader: Any, iou_thr: float = 0.9) -> List[dict]:
     """COCO results of ``model`` on ``loader`` with the per-keypoint median vote of the overlapping cells.
 
@@ -83,14 +97,12 @@ def median_vote_results(model: Any, loader: Any, iou_thr: float = 0.9) -> List[d
     from ..models.heads.rtmo_dcc_head import RTMODCCHead
     from .evaluate import predict_dataloader
 
+    if not isinstance(model.head, RTMODCCHead):
+        return vote_keypoints(*kept_and_cells(model, loader), iou_thr, "median")
     saved = model.test_cfg
     try:
-        if isinstance(model.head, RTMODCCHead):
-            model.test_cfg = dict(saved, keypoint_vote=dict(iou_thr=iou_thr, method="median"))
-            return predict_dataloader(model, loader)
-        kept = predict_dataloader(model, loader)
-        model.test_cfg = dict(saved, nms_thr=NO_NMS_THR)
-        return vote_keypoints(kept, predict_dataloader(model, loader), iou_thr, "median")
+        model.test_cfg = dict(saved, keypoint_vote=dict(iou_thr=iou_thr, method="median"))
+        return predict_dataloader(model, loader)
     finally:
         model.test_cfg = saved
 
@@ -113,15 +125,11 @@ def cell_vote_report(cfg: Any, checkpoint: Path, ann_file: Path, iou_thr: float 
     """
     from mmengine.runner import Runner
 
-    from .evaluate import coco_ap, predict_dataloader
+    from .evaluate import coco_ap
     from .pipeline import load_trained_model
 
     loader = Runner.build_dataloader(cfg.val_dataloader)
-    model = load_trained_model(cfg, checkpoint)
-    kept = predict_dataloader(model, loader)
-    # the same model without the box NMS (no box overlaps another by more than IoU 1): every cell above score_thr
-    model.test_cfg = dict(model.test_cfg, nms_thr=NO_NMS_THR)
-    cells = predict_dataloader(model, loader)
+    kept, cells = kept_and_cells(load_trained_model(cfg, checkpoint), loader)
     report = {"kept_kpt_AP": coco_ap(ann_file, kept)["AP"]}
     for vote in VOTES:
         report[f"{vote}_kpt_AP"] = coco_ap(ann_file, vote_keypoints(kept, cells, iou_thr, vote))["AP"]
