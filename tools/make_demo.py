@@ -56,6 +56,8 @@ def main() -> None:
     ratio = summary["keypoint_errors"]["error_over_tolerance"]
     print(f"[demo] perfect keypoints on the same detections would score AP {m['oracle_kpt_AP']:.3f}; median "
           "keypoint error / COCO's OKS-0.5 tolerance: " + ", ".join(f"{k} {v:.1f}" for k, v in ratio.items()))
+    print("[demo] keypoint AP by people per image: " + ", ".join(
+        f"{n}: {v['kpt_AP']:.3f} ({v['images']:.0f} images)" for n, v in summary["ap_by_people"].items()))
     print(f"[demo] outputs in {args.out_dir}: {', '.join(summary['files'])}")
     print(json.dumps(m))
 

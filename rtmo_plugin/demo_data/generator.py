@@ -1,7 +1,8 @@
 """Deterministic synthetic multi-person keypoint dataset in COCO format.
 
 Each image gets a textured background, 1..``max_people`` figures (depth-sorted: smaller = farther = drawn first),
-optional occluders in front, and people partly outside the frame. Image ``i`` of a split is drawn from
+optional occluders in front, and people partly outside the frame. Figures overlap and hide each other, but two
+pelvises keep ``min_spacing`` x the taller figure's height apart, so that people do not stand inside each other. Image ``i`` of a split is drawn from
 ``numpy.random.default_rng([seed, split_id, i])``, so any image can be regenerated alone and the output does not depend
 on the number of images generated before it.
 
@@ -23,7 +24,7 @@ from .render import OCCLUDER_LABEL, draw_figure, draw_occluder, textured_backgro
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 #: bumped whenever the same seed would draw different images or labels (cached demo data is then regenerated)
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass
@@ -37,6 +38,10 @@ class SyntheticConfig:
         occluder_prob (float): probability of 1-2 occluders in an image.
         min_visible_pixels (int): people with fewer visible pixels are not annotated.
         background_contrast (float): contrast of the background texture (1 = full; the figures keep theirs).
+        min_spacing (float): two figures' pelvis centres are at least this many times the taller one's height
+            apart (redrawn up to ``spacing_tries`` times, then placed anyway); 0 places every figure
+            independently.
+        spacing_tries (int): attempts per figure to meet ``min_spacing``.
     """
 
     image_size: Tuple[int, int] = (256, 256)
@@ -45,6 +50,40 @@ class SyntheticConfig:
     occluder_prob: float = 0.3
     min_visible_pixels: int = 30
     background_contrast: float = 0.4
+    min_spacing: float = 0.3
+    spacing_tries: int = 20
+
+
+def _draw_pelvis(rng: np.random.Generator, fh: float, size: Tuple[int, int]) -> Tuple[float, float]:
+    """A pelvis position: 55% of the figure height from its top, up to ~25% of the figure outside the frame."""
+    w, h = size
+    px = rng.uniform(-0.1 * fh, w + 0.1 * fh)
+    py = rng.uniform(0.45 * fh, h - 0.35 * fh) if h > 0.8 * fh else rng.uniform(0.3 * h, 0.7 * h)
+    return float(px), float(py)
+
+
+def _place_pelvis(rng: np.random.Generator, fh: float, size: Tuple[int, int],
+                  placed: List[Tuple[np.ndarray, float]], cfg: "SyntheticConfig") -> Tuple[float, float]:
+    """A pelvis position at least ``cfg.min_spacing`` x the taller figure's height from every placed pelvis.
+
+    Args:
+        rng: random generator of the image.
+        fh: height of the new figure in pixels.
+        size: (width, height) of the image.
+        placed: (pelvis (2,), height) of the figures already drawn.
+        cfg: generator settings.
+
+    Returns:
+        tuple: (x, y) in pixels; the last draw when no attempt keeps the spacing.
+    """
+    pos = _draw_pelvis(rng, fh, size)
+    if cfg.min_spacing <= 0:
+        return pos
+    for _ in range(cfg.spacing_tries - 1):
+        if all(np.hypot(pos[0] - p[0], pos[1] - p[1]) >= cfg.min_spacing * max(fh, ph) for p, ph in placed):
+            break
+        pos = _draw_pelvis(rng, fh, size)
+    return pos
 
 
 def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.ndarray, List[dict]]:
@@ -64,9 +103,7 @@ def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.nda
     heights = np.sort(rng.uniform(*cfg.height_range, size=n) * h)  # far (small) first
     figures = []
     for i, fh in enumerate(heights):
-        # pelvis at 55% of the figure height from its top; allow up to ~25% of the figure outside the frame
-        px = rng.uniform(-0.1 * fh, w + 0.1 * fh)
-        py = rng.uniform(0.45 * fh, h - 0.35 * fh) if h > 0.8 * fh else rng.uniform(0.3 * h, 0.7 * h)
+        px, py = _place_pelvis(rng, fh, (w, h), [(f.keypoints[11:13].mean(0), f.height) for f in figures], cfg)
         fig = sample_figure(rng, (px, py), fh)
         draw_figure(img, label, fig, i + 1, rng)
         figures.append(fig)

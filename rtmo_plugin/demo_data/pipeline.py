@@ -175,6 +175,7 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
 
     import rtmo_plugin  # noqa: F401  (registers the plugin)
     from .budget_schedule import budget_schedule_from_config
+    from .crowd_breakdown import ap_by_people_count
     from .evaluate import BoxAndKeypointScore, box_and_keypoint_ap, evaluate_box_and_keypoints, predict_dataloader
     from .keypoint_errors import keypoint_error_report
     from .mean_pose_baseline import mean_pose_ap
@@ -217,6 +218,7 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
     metrics = box_and_keypoint_ap(ann_file, results)
     errors = keypoint_error_report(ann_file, results)  # where the keypoint AP goes (per-keypoint misses)
     metrics["oracle_kpt_AP"] = errors["oracle_kpt_AP"]
+    by_people = ap_by_people_count(ann_file, results)  # how much the crowded images cost
     with proxy_keypoints_as_output(model.head):  # diagnostic: what the DCC's input features already know
         metrics["proxy_kpt_AP"] = evaluate_box_and_keypoints(model, val_loader, ann_file)["kpt_AP"]
     # pose-blind reference: the training set's average pose in each true box of the val split
@@ -237,7 +239,7 @@ def run_demo(out_dir: Path = REPO_ROOT / "outputs" / "demo", num_train: int = 80
                    stopped_early=record.stopped_early or stopped_by_schedule,
                    schedule="budget" if follow_budget else "epochs", processes=processes,
                    sync=sync if processes > 1 else None,
-                   val_curve=dict(iters=record.val_iters, **record.val_metrics),
+                   val_curve=dict(iters=record.val_iters, **record.val_metrics), ap_by_people=by_people,
                    keypoint_errors=dict(median_error=errors["median_error"],
                                         error_over_tolerance=errors["error_over_tolerance"]),
                    files=files)

@@ -17,6 +17,9 @@ def test_tiny_demo_writes_metrics_curves_and_pictures(tmp_path: Path) -> None:
     for key in ("kpt_AP", "box_AP", "proxy_kpt_AP", "mean_pose_kpt_AP", "oracle_kpt_AP"):
         assert 0.0 <= metrics[key] <= 1.0
     assert len(summary["keypoint_errors"]["error_over_tolerance"]) == 17
+    by_people = summary["ap_by_people"]  # the 4 val images grouped by crowd size, each group scored alone
+    assert sum(row["images"] for row in by_people.values()) == 4
+    assert all(0.0 <= row["kpt_AP"] <= 1.0 for row in by_people.values())
     assert json.loads((tmp_path / "summary.json").read_text())["metrics"] == metrics
     # the one validation (end of epoch 1) scored the same EMA weights as the final evaluation
     curve = summary["val_curve"]

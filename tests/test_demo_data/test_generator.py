@@ -109,3 +109,34 @@ def test_cached_data_is_regenerated_when_the_generator_changes(tmp_path: Path, c
     prepare_data(tmp_path, num_train=2, num_val=1, seed=0)
     assert "already" not in capsys.readouterr().out
     assert json.loads((tmp_path / "manifest.json").read_text())["settings"]["generator_version"] >= 2
+
+
+def test_min_spacing_keeps_pelvises_apart_and_gives_up_gracefully() -> None:
+    from rtmo_plugin.demo_data.generator import _place_pelvis
+
+    cfg = SyntheticConfig(min_spacing=0.3)
+    rng = np.random.default_rng(0)
+    placed = [(np.array([128.0, 140.0]), 200.0)]
+    for _ in range(50):
+        x, y = _place_pelvis(rng, 150.0, (256, 256), placed, cfg)
+        assert np.hypot(x - 128.0, y - 140.0) >= 0.3 * 200.0
+    # no room left: after spacing_tries draws the last one is used, so an image never stalls
+    crowd = [(np.array([float(x), float(y)]), 250.0) for x in range(-40, 300, 20) for y in range(0, 260, 20)]
+    x, y = _place_pelvis(rng, 150.0, (256, 256), crowd, SyntheticConfig(min_spacing=0.3, spacing_tries=3))
+    assert np.isfinite([x, y]).all()
+
+
+def test_spacing_zero_is_the_independent_placement_and_spacing_reduces_stacking() -> None:
+    def closest_pelvis_gaps(spacing: float) -> list:
+        gaps = []
+        cfg = SyntheticConfig(min_spacing=spacing, max_people=4, occluder_prob=0.0)
+        for i in range(40):
+            _, anns = render_image(np.random.default_rng([9, 0, i]), cfg)
+            hips = [np.array(a["keypoints"]).reshape(17, 3)[11:13] for a in anns]
+            centres = [h[:, :2].mean(0) for h in hips if (h[:, 2] > 0).all()]
+            gaps += [np.hypot(*(a - b)) for j, a in enumerate(centres) for b in centres[j + 1:]]
+        return gaps
+
+    independent, spaced = closest_pelvis_gaps(0.0), closest_pelvis_gaps(0.3)
+    # 0.3 x the taller figure (>= 0.45 x 256 px) is at least 34 px
+    assert min(independent) < 34 <= np.percentile(spaced, 5)
