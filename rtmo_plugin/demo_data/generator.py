@@ -63,7 +63,7 @@ def _draw_pelvis(rng: np.random.Generator, fh: float, size: Tuple[int, int]) -> 
 
 
 def _place_pelvis(rng: np.random.Generator, fh: float, size: Tuple[int, int],
-                  placed: List[Tuple[np.ndarray, float]], cfg: "SyntheticConfig") -> Tuple[float, float]:
+                  placed: List[Tuple[np.ndarray, float]], cfg: SyntheticConfig) -> Tuple[float, float]:
     """A pelvis position at least ``cfg.min_spacing`` x the taller figure's height from every placed pelvis.
 
     Args:
