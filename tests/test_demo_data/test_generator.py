@@ -126,7 +126,7 @@ def test_min_spacing_keeps_pelvises_apart_and_gives_up_gracefully() -> None:
     assert np.isfinite([x, y]).all()
 
 
-def test_spacing_zero_is_the_independent_placement_and_spacing_reduces_stacking() -> None:
+def test_spacing_reduces_stacking_against_independent_placement() -> None:
     def closest_pelvis_gaps(spacing: float) -> list:
         gaps = []
         cfg = SyntheticConfig(min_spacing=spacing, max_people=4, occluder_prob=0.0)
