@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List
 
-from .evaluate import coco_ap
+from .evaluate import box_and_keypoint_ap
 
 
 def images_by_people_count(annotations: dict) -> Dict[int, List[int]]:
@@ -54,7 +54,7 @@ def ap_by_people_count(ann_file: Path, results: List[dict]) -> Dict[str, Dict[st
             subset_file = Path(tmp) / f"people_{n}.json"
             subset_file.write_text(json.dumps(subset))
             preds = [r for r in results if r["image_id"] in keep]
-            kpt, box = coco_ap(subset_file, preds, "keypoints"), coco_ap(subset_file, preds, "bbox")
-            report[str(n)] = dict(images=float(len(ids)), people=float(n * len(ids)), kpt_AP=kpt["AP"],
-                                  kpt_AP50=kpt["AP50"], box_AP=box["AP"])
+            ap = box_and_keypoint_ap(subset_file, preds)
+            report[str(n)] = dict(images=float(len(ids)), people=float(n * len(ids)), kpt_AP=ap["kpt_AP"],
+                                  kpt_AP50=ap["kpt_AP50"], box_AP=ap["box_AP"])
     return report

@@ -2,9 +2,9 @@
 
 Each image gets a textured background, 1..``max_people`` figures (depth-sorted: smaller = farther = drawn first),
 optional occluders in front, and people partly outside the frame. Figures overlap and hide each other, but two
-pelvises keep ``min_spacing`` x the taller figure's height apart, so that people do not stand inside each other. Image ``i`` of a split is drawn from
-``numpy.random.default_rng([seed, split_id, i])``, so any image can be regenerated alone and the output does not depend
-on the number of images generated before it.
+pelvises keep ``min_spacing`` x the taller figure's height apart, so that people do not stand inside each other.
+Image ``i`` of a split is drawn from ``numpy.random.default_rng([seed, split_id, i])``, so any image can be
+regenerated alone and the output does not depend on the number of images generated before it.
 
 Annotations follow COCO keypoints: ``keypoints`` = 17 x (x, y, v) with v = 2 visible, 1 labelled but hidden by a nearer
 person or an occluder painted over it, 0 outside the image (then x = y = 0); ``bbox`` (xywh) and ``area`` from the
