@@ -4,7 +4,7 @@ STAMP   := .venv/.rtmo_plugin_setup_ok
 PYTEST  := $(PY) -m pytest
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: setup test test-slow demo overfit benchmark clean-venv
+.PHONY: setup lint test test-slow demo overfit benchmark clean-venv
 
 $(STAMP): requirements/constraints.txt scripts/setup_env.sh setup.py
 	bash scripts/setup_env.sh
@@ -13,8 +13,12 @@ $(STAMP): requirements/constraints.txt scripts/setup_env.sh setup.py
 setup:
 	bash scripts/setup_env.sh
 
-## make test: the test suite (fast, deterministic; slow tests excluded)
-test: setup
+## make lint: ruff (flake8's and isort's rules, settings in pyproject.toml) over the whole tree
+lint: setup
+	$(PY) -m ruff check .
+
+## make test: lint, then the test suite (fast, deterministic; slow tests excluded)
+test: lint
 	$(PYTEST) -m "not slow" -q
 
 ## make test-slow: only the long tests (10k-example fuzzing, longer trainings)
@@ -27,12 +31,12 @@ demo: setup
 
 ## make overfit: RTMO-t from scratch on the 4 coco_mini images, ours then the reference (20 min budget each)
 overfit: setup
-	$(PY) tools/overfit_check.py --budget-minutes 20
+	$(PY) -m experiments.overfit_check --budget-minutes 20
 
 ## make benchmark: speed of ours vs the reference (pipeline and model)
 benchmark: setup
-	$(PY) tools/benchmark_pipeline.py
-	$(PY) tools/benchmark.py
+	$(PY) -m experiments.benchmark_pipeline
+	$(PY) -m experiments.benchmark
 
 clean-venv:
 	rm -rf .venv

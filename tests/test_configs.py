@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from rtmo_plugin.testing.reference import PLUGIN_CONFIGS, plugin_config_path, reference_config_path
-from rtmo_plugin.utils.reference_names import OURS_TO_REFERENCE
+from rtmo_plugin.testing.reference_names import OURS_TO_REFERENCE
 
 # reference type -> our type (everything else must be literally equal)
 RENAMES = {reference: ours for ours, reference in OURS_TO_REFERENCE.items()}

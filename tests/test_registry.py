@@ -18,9 +18,7 @@ EXPECTED: Dict[str, Tuple[str, ...]] = {
     "TRANSFORMS": ("PoseMosaic", "PoseMixUp", "PoseRandomAffine", "PoseHSVJitter", "PoseHorizontalFlip",
                    "PoseInstanceFilter", "PoseLetterboxResize", "PoseHeatmapMaskFromInvalid", "PoseGuidedProposals"),
     "HOOKS": ("RTMOStageSwitchHook", "NonFiniteLossHook", "AtomicCheckpointHook", "CheckpointCompatibilityHook",
-              "ChannelsLastHook", "PeriodicWeightAveragingHook"),
-    "MODEL_WRAPPERS": ("IndependentRanksWrapper",),
-    "DATA_SAMPLERS": ("FullPassPerRankSampler",),
+              "ChannelsLastHook"),
     "TASK_UTILS": ("ParametricPoseNMS",),
     "METRICS": ("PoseNMSCocoMetric",),
     "DATASETS": ("CheckedCocoDataset", "CheckedCrowdPoseDataset"),
@@ -82,7 +80,8 @@ def test_expected_names_resolve_to_plugin_classes() -> None:
 
 def test_every_plugin_class_is_registered_under_its_own_scope_name() -> None:
     entries = _plugin_entries()
-    assert len(entries) >= sum(len(v) for v in EXPECTED.values())
+    expected = {(attr, name) for attr, names in EXPECTED.items() for name in names}
+    assert set(entries) == expected, f"unexpected: {set(entries) - expected}, missing: {expected - set(entries)}"
     for (attr, name), cls in entries.items():
         assert cls.__module__.startswith(rtmo_plugin.__name__ + ".")
 
@@ -97,3 +96,12 @@ def test_collision_detector_can_fail(foreign_names: Dict[str, set]) -> None:
     """Control: the foreign name set really contains the reference's RTMO names."""
     assert {"RTMOHead", "MLECCLoss"} <= foreign_names["MODELS"]
     assert {"Mosaic", "YOLOXMixUp", "BottomupRandomAffine"} <= foreign_names["TRANSFORMS"]
+
+
+def test_dropped_experiments_are_not_registered() -> None:
+    """Experiments that were measured and not adopted leave no registry name behind."""
+    import mmpose.registry as pose_registry
+
+    for attr, name in (("MODEL_WRAPPERS", "IndependentRanksWrapper"), ("HOOKS", "PeriodicWeightAveragingHook"),
+                       ("DATA_SAMPLERS", "FullPassPerRankSampler"), ("HOOKS", "BudgetCosineLRHook")):
+        assert getattr(pose_registry, attr).get(name) is None, f"{attr}:{name} is still registered"

@@ -14,9 +14,7 @@ import io
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rtmo_plugin.utils import shared_data_dir  # noqa: E402
+from rtmo_plugin.utils import shared_data_dir
 
 #: (label, nms_mode, kwargs of evaluate_coco_results)
 VARIANTS = [

@@ -12,9 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from rtmo_plugin.models.rmpe.pgpg import fit_pgpg, save_pgpg  # noqa: E402
+from rtmo_plugin.models.rmpe.pgpg import fit_pgpg, save_pgpg
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-# RTMO runtime + optimisation recipe, 600 epochs (COCO). Mirrors MMPose's RTMO recipe (rtmo_spec.md §5).
+# RTMO runtime + optimisation recipe, 600 epochs (COCO). Mirrors MMPose 1.3.2's RTMO recipe.
 _base_ = ['mmpose::_base_/default_runtime.py']
 custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 

@@ -1,54 +1,18 @@
 # Embedded demo: a small RTMO (YOLOX-nano-like widths, 128-d encoder) trained from scratch on the CPU on the
-# synthetic figure dataset of rtmo_plugin.demo_data (256x256 images, fed at 160x160). `make demo` generates the data
-# under outputs/demo/data and runs this config (tools/make_demo.py sets the data root and the wall-clock budget).
+# synthetic figures of rtmo_plugin.datasets.synthetic (256x256 images, fed at 160x160). `make demo` generates the
+# data under outputs/demo/data and runs this config (tools/make_demo.py sets the data root and the time budget).
 #
-# Same model code as RTMO-t/s (only widths differ); recipe for a short from-scratch run
-# (README "Demo", docs/demo_recipe.md):
-#   * DCC learning rate x0.1 (paramwise custom key 'head.dcc'): at AdamW 4e-3 the DCC's bin softmax saturates on a
-#     few bins within ~50 steps (entropy -> 0, error stuck) even with ground-truth boxes; at 4e-4 it keeps learning;
-#   * 3x COCO's OKS sigmas in the OKS loss and the SimOTA assigner (evaluation keeps COCO's): with COCO's sigmas
-#     the OKS loss gives almost no gradient to keypoints > ~3 s k from their target, i.e. to nearly all of them at
-#     initialisation (tools/recipe_probe.py measures it); 6x (the overfit check's) gives that gradient but little
-#     pull towards the fine placement COCO's AP scores: 3x lifted keypoint AP 0.121 -> 0.171, 2x gave 0.158
-#     (configs/_base_/datasets/coco_training_sigmas_x3.py);
-#   * MLE loss weight 0.01 (RTMO-m/l's stage-1 value): with AdamW the DCC's own steps do not depend on the weight,
-#     but at 1.0 its early, uninformed gradients slow the shared features down (tools/recipe_probe.py, 8 memorised
-#     images, iteration 200: box loss 1.26 -> 0.63, class loss 0.106 -> 0.022, DCC error 0.34 -> 0.31 sqrt(area));
-#   * no random shift / rotation / scale (flip and colour jitter stay): the generator already draws every figure's
-#     position, size and pose, and in a run this short the extra geometry only slows fitting. Full `make demo`
-#     runs, 12 epochs: keypoint AP 0.019 -> 0.060 (box AP 0.445 -> 0.534);
-#   * 64 x 64 DCC bins (RTMO: 192 x 256) and no gradient clipping (RTMO: total norm 0.1): together they lifted the
-#     overfit check's keypoint AP from 0.52 to 0.80 at iteration 900 (lent H100); here, with the line above,
-#     0.062 (box AP 0.532), and 0.47 instead of 0.59 s/iteration;
-#   * batch 4 (RTMO: 8 GPUs x 32): in a run limited by CPU time, twice the updates per image beat the larger batch.
-#     Full runs on the same data: batch 8 / 16 epochs keypoint AP 0.076 (the previous default), batch 8 / 20
-#     epochs 0.127, batch 4 / 16 epochs 0.174 (box AP 0.605); batch 2 was no better than 4 per image seen, and an
-#     image costs more;
-#   * 192x192 input instead of the images' 256x256, and convolutions in channels-last memory format
-#     (ChannelsLastHook): an iteration costs about 0.66x as much, so the same time gives 4,200 iterations instead
-#     of 2,800. Full runs, same data: 256 / 14 epochs keypoint AP 0.171, 192 / 21 epochs 0.236 (box AP 0.571 both);
-#     the proxy keypoints lose a little (0.319 -> 0.294), the DCC gains from the extra steps;
-#   * the head on the neck's stride-8/16 outputs (RTMO: 16/32). At 192x192 a figure spans 3.3x fewer cells of a
-#     stride than a COCO person does at RTMO's 640x640; the neck computes the stride-8 level anyway, so an iteration
-#     costs only ~5% more. Full runs, 21 epochs: keypoint AP 0.236 -> 0.272 (box AP 0.571 -> 0.608, proxy keypoints
-#     0.294 -> 0.335); strides 8/16/32 gave 0.247;
-#   * 160x160 instead of 192x192, 22 epochs instead of 19: an iteration costs ~0.83x as much. Same-compute runs side
-#     by side (one thread each, same wall time): keypoint AP 0.251 (192, 19 epochs) -> 0.275 (160, 23 epochs), box
-#     AP 0.600 -> 0.589, and ahead at every matched point of the run; 22 epochs leave a margin in the budget;
-#   * AdamW over merged param groups with fused=True and a batched EMA (rtmo_plugin/engine/optim): a training step
-#     ~0.88x as long, same per-parameter rules (tools/benchmark_optim.py);
-#   * otherwise stage-1 loss weights throughout (no proxy_target_cc switch in a run this short);
-#   * AdamW 4e-3 with a one-epoch quadratic warm-up then cosine over 22 epochs (make demo: over its time budget;
-#     side by side, one thread each: 22 epochs keypoint AP 0.304, the budget-following decay over 30 epochs 0.341;
-#     base rates 6e-3 and 8e-3 side by side with 4e-3, 6,000 iterations each: 0.348 / 0.349 against 0.351, so the
-#     rate is not what limits the demo, docs/demo_recipe.md, point 14); EMA as in RTMO.
+# Same model code as RTMO-t/s (only widths differ). The recipe for a short from-scratch run differs from RTMO's:
+# DCC learning rate x0.1, 3x COCO's OKS sigmas in the OKS loss and assigner (evaluation keeps COCO's), MLE loss
+# weight 0.01, no shift/rotate/scale jitter, 64x64 DCC bins, no gradient clipping, batch 4, head on the stride-8/16
+# levels, AdamW over merged param groups (fused) with a batched EMA and channels-last convolutions.
+# docs/demo_recipe.md gives each change and its measured effect.
 custom_imports = dict(imports=['rtmo_plugin'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
 input_size = (160, 160)
-max_epochs = 22  # 4,400 iterations at batch 4. `make demo` replaces this epoch-based decay by one that follows its
-# 17.5-minute budget (rtmo_plugin/demo_data/budget_schedule.py; 60 epochs as a cap, point 25); `mim train` runs it
-# as written
+max_epochs = 22  # 4,400 iterations at batch 4. `make demo` replaces this epoch-based decay by one that follows
+# its 17.5-minute budget (rtmo_plugin/demo/budget_schedule.py; 60 epochs as a cap); `mim train` runs it as written
 warmup_epochs = 1
 data_root = 'outputs/demo/data/'
 metafile = 'configs/_base_/datasets/coco.py'  # resolved inside mmpose's package
@@ -84,7 +48,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     # MMPose's param-wise rules with same-option groups merged (6 instead of 278) so AdamW can run fused: the same
     # rule per parameter, fused rounding, a training step ~0.88x as long (rtmo_plugin/engine/optim;
-    # tools/benchmark_optim.py)
+    # experiments/benchmark_optim.py)
     constructor='MergedGroupsOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=0.004, weight_decay=0.05, fused=True),
     paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, bypass_duplicate=True,

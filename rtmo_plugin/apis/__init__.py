@@ -1,5 +1,5 @@
 """Inference API: batched prediction on numpy images, model loading, visualisation, demo I/O."""
-from .coco_results import to_coco_results, write_json
+from ..evaluation.coco_results import to_coco_results, write_json
 from .demo_runner import run_demo
 from .image_inputs import LetterboxInfo, letterbox, to_bgr_uint8
 from .inferencer import MODES, PosePrediction, RTMOInferencer

@@ -4,7 +4,7 @@ from typing import Dict, List, Optional
 
 import cv2
 
-from .coco_results import to_coco_results, write_json
+from ..evaluation.coco_results import to_coco_results, write_json
 from .image_inputs import to_bgr_uint8
 from .inferencer import RTMOInferencer
 from .sources import Frame, FrameSource

@@ -15,6 +15,8 @@ from typing import Tuple
 import cv2
 import numpy as np
 
+from ..datasets.transforms.pose_letterbox_resize import PoseLetterboxResize
+
 #: padding value of RTMO's test-time letterbox (MMPose ``BottomupResize(pad_val=(114, 114, 114))``)
 PAD_VALUE = 114
 
@@ -93,6 +95,9 @@ class LetterboxInfo:
 def letterbox(img: np.ndarray, input_size: Tuple[int, int]) -> Tuple[np.ndarray, LetterboxInfo]:
     """Aspect-preserving resize to fit ``input_size`` with centred padding (RTMO's test-time resize).
 
+    The config pipelines' :class:`~rtmo_plugin.datasets.transforms.PoseLetterboxResize` does the work, so the
+    inferencer sees exactly the pixels ``mim test`` sees.
+
     Args:
         img (np.ndarray): ``(h, w, 3)`` uint8 BGR.
         input_size (tuple[int, int]): ``(W, H)``.
@@ -102,10 +107,6 @@ def letterbox(img: np.ndarray, input_size: Tuple[int, int]) -> Tuple[np.ndarray,
     """
     h, w = img.shape[:2]
     out_w, out_h = int(input_size[0]), int(input_size[1])
-    scale = min(out_w / w, out_h / h)
-    # affine map image -> input: the image centre goes to the input centre (same as MMPose's warp matrix)
-    matrix = np.array([[scale, 0.0, out_w / 2.0 - scale * w / 2.0],
-                       [0.0, scale, out_h / 2.0 - scale * h / 2.0]], dtype=np.float64)
-    canvas = cv2.warpAffine(img, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=(PAD_VALUE,) * 3)
-    return canvas, LetterboxInfo((w, h), (out_w, out_h), float(scale))
+    resize = PoseLetterboxResize((out_w, out_h), size_factor=1, pad_val=(PAD_VALUE,) * 3)
+    canvas = resize.transform(dict(img=img, ori_shape=(h, w)))["img"]
+    return canvas, LetterboxInfo((w, h), (out_w, out_h), float(min(out_w / w, out_h / h)))

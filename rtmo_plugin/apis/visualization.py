@@ -36,16 +36,19 @@ def _color(index: int) -> Tuple[int, int, int]:
 
 
 def draw_poses(image: np.ndarray, pred: PosePrediction, skeleton: Sequence[Tuple[int, int]] = COCO17_SKELETON,
-               kpt_thr: float = 0.3, draw_boxes: bool = True, draw_scores: bool = True) -> np.ndarray:
+               kpt_thr: float = 0.3, draw_boxes: bool = True, draw_scores: bool = True,
+               instance_thr: float = 0.0) -> np.ndarray:
     """Return a copy of ``image`` with the poses drawn.
 
     Args:
         image (np.ndarray): ``(H, W, 3)`` uint8 BGR.
-        pred (PosePrediction): predictions in image pixels.
+        pred (PosePrediction): predictions in image pixels (or anything with ``keypoints (N, K, 2)``,
+            ``keypoint_scores (N, K)``, ``bboxes (N, 4)`` and ``bbox_scores (N,)``, e.g. ``pred_instances``).
         skeleton (Sequence[tuple[int, int]]): limbs as keypoint index pairs.
         kpt_thr (float): keypoints (and limbs) with a score below this are not drawn.
         draw_boxes (bool): draw person boxes.
         draw_scores (bool): write the person score above each box.
+        instance_thr (float): instances whose person score is below this are not drawn. Defaults to 0.
 
     Returns:
         np.ndarray: the annotated copy.
@@ -53,6 +56,8 @@ def draw_poses(image: np.ndarray, pred: PosePrediction, skeleton: Sequence[Tuple
     canvas = image.copy()
     thickness = max(1, int(round(max(canvas.shape[:2]) / 400)))
     for i in range(len(pred)):
+        if float(pred.bbox_scores[i]) < instance_thr:
+            continue
         color = _color(i)
         kpts, kscores = pred.keypoints[i], pred.keypoint_scores[i]
         for a, b in skeleton:

@@ -1,6 +1,6 @@
 """Datasets, data samplers and data transforms."""
-from . import samplers, transforms
+from . import transforms
 from .checked_coco import CheckedCocoDataset, CheckedCrowdPoseDataset
 from .data_validation import BadDataError, DataProblem
 
-__all__ = ["samplers", "transforms", "CheckedCocoDataset", "CheckedCrowdPoseDataset", "BadDataError", "DataProblem"]
+__all__ = ["transforms", "CheckedCocoDataset", "CheckedCrowdPoseDataset", "BadDataError", "DataProblem"]

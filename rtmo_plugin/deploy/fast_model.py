@@ -183,7 +183,7 @@ def convert_to_fast(model: nn.Module, input_size: Optional[Sequence[int]] = None
             raise ValueError(f"convert_to_fast needs a BottomupPoseEstimator-like model with .{name}")
     head = model.head
     cfg = _test_cfg(model)
-    unsupported = [k for k in ("pose_nms", "keypoint_vote", "flip_test", "multiscale_test") if cfg.get(k)]
+    unsupported = [k for k in ("pose_nms", "flip_test", "multiscale_test") if cfg.get(k)]
     if unsupported:
         raise ValueError(f"convert_to_fast: test_cfg options {unsupported} are not implemented in the fast mode / "
                          "ONNX graph (greedy box NMS only); use eval mode for them")

@@ -11,7 +11,7 @@ machine without CUDA:
   first host of ``scontrol show hostname $SLURM_NODELIST``; ``MASTER_PORT`` if set, else 29500);
 * initialises the default process group itself with the gloo backend (mmengine then skips its own ``init_dist``);
 * wraps the model with ``MMDistributedDataParallel(device_ids=None)``; a wrapper the config names that is not DDP
-  (e.g. ``model_wrapper_cfg = dict(type='mmpose.IndependentRanksWrapper')`` for local SGD) is left as configured.
+  (e.g. ``model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')``) is left as configured.
 
 On GPU machines nothing is changed, so the behaviour equals ``mim train``. Usage::
 
@@ -101,7 +101,7 @@ def setup_cpu_distributed(cfg: Any, launcher: str) -> bool:
     cfg.env_cfg = env_cfg
     wrapper = dict(cfg.get("model_wrapper_cfg") or {})
     wrapper.setdefault("type", "MMDistributedDataParallel")
-    if _is_ddp_wrapper(wrapper["type"]):  # others (e.g. IndependentRanksWrapper) take no DDP arguments
+    if _is_ddp_wrapper(wrapper["type"]):  # other wrappers take no DDP arguments
         wrapper["device_ids"] = None  # CPU module: DDP requires device_ids=None
         wrapper.setdefault("broadcast_buffers", False)
         wrapper.setdefault("find_unused_parameters", cfg.get("find_unused_parameters", False))

@@ -4,7 +4,8 @@ import warnings
 from pathlib import Path
 from typing import List, Optional, Union
 
-import numpy as np
+from .coco_results import to_coco_results, write_json
+
 
 
 def dump_raw_predictions(config: Union[str, Path], checkpoint: Optional[str],
@@ -47,24 +48,13 @@ def dump_raw_predictions(config: Union[str, Path], checkpoint: Optional[str],
         if not path.is_file():
             raise FileNotFoundError(f'{ann_file}: image {img["file_name"]} not found in {img_dir}')
         inst = inference_bottomup(model, str(path))[0].pred_instances
-        kpts = np.asarray(inst.keypoints)[..., :2]
-        kscores = np.asarray(inst.keypoint_scores)
-        boxes = np.asarray(inst.bboxes).reshape(-1, 4)
-        scores = np.asarray(inst.bbox_scores if 'bbox_scores' in inst else inst.scores)
-        for k, s, b, sc in zip(kpts, kscores, boxes, scores.reshape(-1)):
-            if not (np.isfinite(k).all() and np.isfinite(s).all() and np.isfinite(b).all()
-                    and np.isfinite(sc)):
-                dropped += 1  # COCO evaluation cannot take NaN / inf values
-                continue
-            results.append(dict(
-                image_id=int(img['id']), category_id=1,
-                keypoints=np.concatenate([k, s[:, None]], axis=1).reshape(-1).tolist(),
-                score=float(sc), bbox=[float(b[0]), float(b[1]), float(b[2] - b[0]),
-                                       float(b[3] - b[1])]))
+        if 'bbox_scores' not in inst:
+            inst.bbox_scores = inst.scores
+        entries = to_coco_results(inst, int(img['id']), decimals=None)
+        dropped += len(inst) - len(entries)  # COCO evaluation cannot take NaN / inf values
+        results += entries
     if dropped:
         warnings.warn(f'dump_raw_predictions: dropped {dropped} instances with NaN/inf '
                       f'keypoints, scores or boxes ({config}, checkpoint {checkpoint})')
-    Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-    with open(out_file, 'w') as f:
-        json.dump(results, f)
+    write_json(results, out_file)
     return results

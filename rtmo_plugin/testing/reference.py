@@ -192,40 +192,6 @@ def calibrate_classifier(model: nn.Module, inputs: Tensor, num_detections: int =
     model.train(was_training)
 
 
-def letterbox(img: np.ndarray, size: Sequence[int], pad_val: int = 114) -> Tuple[np.ndarray, Dict[str, Any]]:
-    """Aspect-kept resize to fit ``size`` (w, h) with centred padding, and the meta BottomupPoseEstimator needs.
-
-    Mirrors the geometry of MMPose's ``BottomupResize(resize_mode='fit')`` at the input size (no size factor
-    rounding since ``size`` is a multiple of 32): ``input_center`` is the image centre, ``input_scale`` the image
-    region covered by the whole input.
-
-    Args:
-        img (np.ndarray): ``(H, W, 3)`` BGR uint8.
-        size (Sequence[int]): ``(w, h)``.
-        pad_val (int): padding value. Defaults to 114.
-
-    Returns:
-        tuple: the padded image ``(h, w, 3)`` and ``dict(input_size, input_center, input_scale, ori_shape,
-        img_shape)``.
-    """
-    import cv2
-
-    h, w = img.shape[:2]
-    out_w, out_h = size
-    ratio = min(out_w / w, out_h / h)
-    rw, rh = int(round(w * ratio)), int(round(h * ratio))
-    resized = cv2.resize(img, (rw, rh), interpolation=cv2.INTER_LINEAR)
-    canvas = np.full((out_h, out_w, 3), pad_val, dtype=img.dtype)
-    x0, y0 = (out_w - rw) // 2, (out_h - rh) // 2
-    canvas[y0:y0 + rh, x0:x0 + rw] = resized
-    scale = np.array([out_w * w / rw, out_h * h / rh], dtype=np.float32)
-    center = np.array([w / 2 - (x0 - (out_w - rw) / 2) * w / rw, h / 2 - (y0 - (out_h - rh) / 2) * h / rh],
-                      dtype=np.float32)
-    meta = dict(input_size=(out_w, out_h), input_center=center, input_scale=scale, ori_shape=(h, w),
-                img_shape=(out_h, out_w))
-    return canvas, meta
-
-
 def load_images(paths: Sequence[Path], size: Sequence[int]) -> Tuple[Tensor, list]:
     """Letterbox images into a batch ``(B, 3, h, w)`` float BGR (0..255) with ``PoseDataSample`` metas.
 
@@ -239,14 +205,16 @@ def load_images(paths: Sequence[Path], size: Sequence[int]) -> Tuple[Tensor, lis
     import cv2
     from mmpose.structures import PoseDataSample
 
+    from ..apis.image_inputs import letterbox
+
     imgs, samples = [], []
     for path in paths:
         img = cv2.imread(str(path))
         if img is None:
             raise FileNotFoundError(f"cannot read image {path}")
-        canvas, meta = letterbox(img, size)
+        canvas, info = letterbox(img, size)
         imgs.append(torch.from_numpy(canvas).permute(2, 0, 1).float())
-        samples.append(PoseDataSample(metainfo=dict(meta, img_path=str(path))))
+        samples.append(PoseDataSample(metainfo=dict(info.meta(), img_path=str(path))))
     return torch.stack(imgs), samples
 
 

@@ -16,7 +16,7 @@ from torch import nn
 
 Shape = Tuple[int, ...]
 
-#: Head width (channels of a cls conv) -> RTMO variant (rtmo_spec.md §2 table).
+#: Head width (channels of a cls conv) -> RTMO variant (the RTMO paper's model table).
 RTMO_VARIANT_BY_WIDTH = {96: "RTMO-t", 128: "RTMO-s", 192: "RTMO-m", 256: "RTMO-l"}
 #: How many entries of each list the error message spells out.
 MAX_LISTED = 30

@@ -95,7 +95,7 @@ def test_fast_is_batch_consistent(fast_t, fast_t_out, noise_batch) -> None:
 
 def test_unsupported_test_cfg_options_are_refused(rtmo_t_ours) -> None:
     saved = rtmo_t_ours.test_cfg
-    for option, value in (("pose_nms", dict(type="ParametricPoseNMS")), ("keypoint_vote", dict(iou_thr=0.9))):
+    for option, value in (("pose_nms", dict(type="ParametricPoseNMS")), ("flip_test", True)):
         rtmo_t_ours.test_cfg = dict(saved, **{option: value})
         try:
             with pytest.raises(ValueError, match=option):

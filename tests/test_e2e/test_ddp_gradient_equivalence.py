@@ -16,9 +16,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from rtmo_plugin.demo_data import SyntheticConfig, generate_split
-from rtmo_plugin.demo_data.multiprocess import free_local_port
-from rtmo_plugin.demo_data.pipeline import build_config
+from rtmo_plugin.datasets.synthetic import SyntheticConfig, generate_split
+from torch.distributed.elastic.utils.distributed import get_free_port
+from rtmo_plugin.demo.run_demo import build_config
 
 
 def _config(data: Path) -> Any:
@@ -83,7 +83,7 @@ def test_two_ranks_with_the_same_batch_give_the_one_process_gradient(tmp_path: P
     model.init_weights()
     torch.save(model.state_dict(), tmp_path / "init.pth")
 
-    mp.start_processes(_rank, args=(free_local_port(), str(tmp_path)), nprocs=2, start_method="spawn")
+    mp.start_processes(_rank, args=(get_free_port(), str(tmp_path)), nprocs=2, start_method="spawn")
     model = _model(cfg, tmp_path / "init.pth")
     single = _gradients(model, model, data)
     ddp = torch.load(tmp_path / "ddp.pth")

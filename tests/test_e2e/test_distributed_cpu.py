@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from torch.distributed.elastic.utils.distributed import get_free_port
 
-from rtmo_plugin.demo_data import SyntheticConfig, generate_split
+from rtmo_plugin.datasets.synthetic import SyntheticConfig, generate_split
 
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "configs" / "tiny_synthetic_dist.py"
@@ -34,13 +35,6 @@ def data_options(root: Path) -> list:
             f"test_evaluator.ann_file={r}annotations/val.json"]
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_env() -> dict:
     return dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore",
                 PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
@@ -49,7 +43,7 @@ def run_env() -> dict:
 def test_two_cpu_ranks_agree(tmp_path: Path) -> None:
     data = make_tiny_synthetic(tmp_path / "data")
     work = tmp_path / "work"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(get_free_port()),
            "-m", "rtmo_plugin.engine.launch", str(CONFIG), "--launcher", "pytorch", "--work-dir", str(work),
            "--cfg-options", *data_options(data)]
     proc = subprocess.run(cmd, env=run_env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
@@ -70,7 +64,7 @@ def test_two_cpu_ranks_agree_under_slurm(tmp_path: Path) -> None:
     env = run_env()
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
         env.pop(key, None)
-    env.update(SLURM_NTASKS="2", SLURM_NODELIST="cpu-node[1]", MASTER_PORT=str(free_port()),
+    env.update(SLURM_NTASKS="2", SLURM_NODELIST="cpu-node[1]", MASTER_PORT=str(get_free_port()),
                PATH=f"{scontrol.parent}{os.pathsep}{env['PATH']}")
     logs = [tmp_path / f"task{r}.log" for r in (0, 1)]  # files, not pipes: a full pipe would stall a rank
     tasks = []

@@ -4,8 +4,9 @@ from typing import List
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.model import MMSeparateDistributedDataParallel
 
-import rtmo_plugin  # noqa: F401  (registers IndependentRanksWrapper)
+import rtmo_plugin  # noqa: F401
 from rtmo_plugin.engine import launch
 
 
@@ -32,16 +33,16 @@ def test_the_default_wrapper_is_cpu_ddp(torchrun_env: None) -> None:
 
 
 def test_a_wrapper_that_is_not_ddp_gets_no_ddp_arguments(torchrun_env: None) -> None:
-    cfg = Config(dict(model_wrapper_cfg=dict(type="mmpose.IndependentRanksWrapper")))
+    cfg = Config(dict(model_wrapper_cfg=dict(type=MMSeparateDistributedDataParallel)))
     assert launch.setup_cpu_distributed(cfg, "pytorch")
-    assert cfg.model_wrapper_cfg == dict(type="mmpose.IndependentRanksWrapper")
+    assert cfg.model_wrapper_cfg == dict(type=MMSeparateDistributedDataParallel)
 
 
 def test_ddp_classes_and_unknown_names_count_as_ddp() -> None:
     assert launch._is_ddp_wrapper(torch.nn.parallel.DistributedDataParallel)
     assert launch._is_ddp_wrapper("MMDistributedDataParallel")
     assert launch._is_ddp_wrapper("NoSuchWrapper")
-    assert not launch._is_ddp_wrapper("mmpose.IndependentRanksWrapper")
+    assert not launch._is_ddp_wrapper(MMSeparateDistributedDataParallel)
 
 
 SLURM_TASK = dict(SLURM_PROCID="1", SLURM_NTASKS="2", SLURM_LOCALID="1", SLURM_NODELIST="node[07-08]")

@@ -18,7 +18,7 @@ KEY_LISTS = REPO.parent / "shared" / "docs" / "state_dict_keys"
 
 
 def _official_shapes(variant: str) -> Dict[str, torch.Tensor]:
-    """A stand-in for an official checkpoint: 'meta' tensors with the shapes listed in rtmo_spec's key lists."""
+    """A stand-in for an official checkpoint: 'meta' tensors with the shapes of the released RTMO checkpoints."""
     path = KEY_LISTS / f"rtmo-{variant}.txt"
     if not path.is_file():
         pytest.skip(f"{path} not found")
@@ -108,7 +108,7 @@ def test_hook_passes_matching_checkpoint_and_resume(tmp_path):
 
 def test_mim_test_path_with_tiny_pose_config(tmp_path, shared_data):
     """``tools/test.py`` = Runner.from_cfg(cfg with load_from).test(): a 14-keypoint head into a 17-keypoint one."""
-    cfg = Config.fromfile(str(REPO / "tests" / "test_foundation" / "configs" / "tiny_topdown_coco-mini.py"))
+    cfg = Config.fromfile(str(REPO / "tests" / "test_e2e" / "configs" / "tiny_topdown_coco-mini.py"))
     root = str(shared_data / "coco_mini") + "/"
     for split in ("val_dataloader", "test_dataloader"):
         cfg[split].dataset.data_root = root

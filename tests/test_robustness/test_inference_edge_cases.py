@@ -1,4 +1,4 @@
-"""Inference and demo on hostile inputs (issue 8, item 3): odd images are handled or give a clear error.
+"""Inference and demo on hostile inputs : odd images are handled or give a clear error.
 
 Covers: unreadable / empty image files, 0x0 and 1x1 images, a huge 8000x6000 image, grayscale, RGBA, 16-bit and
 float images (each must predict exactly like its 8-bit BGR equivalent), an image without people, and truncated

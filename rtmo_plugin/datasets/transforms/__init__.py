@@ -6,10 +6,10 @@ from .pose_instance_filter import PoseInstanceFilter
 from .pose_letterbox_resize import PoseLetterboxResize
 from .pose_mix_up import PoseMixUp
 from .pose_mosaic import PoseMosaic
-from .pose_guided_proposals import PoseGuidedProposals  # noqa: F401  (RMPE PGPG, issue 7)
+from .pose_guided_proposals import PoseGuidedProposals
 from .pose_random_affine import PoseRandomAffine
 
 __all__ = [
     "PoseHeatmapMaskFromInvalid", "PoseHorizontalFlip", "PoseHSVJitter", "PoseInstanceFilter", "PoseLetterboxResize",
-    "PoseMixUp", "PoseMosaic", "PoseRandomAffine",
+    "PoseMixUp", "PoseMosaic", "PoseGuidedProposals", "PoseRandomAffine",
 ]

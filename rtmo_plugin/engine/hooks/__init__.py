@@ -4,7 +4,6 @@ from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_compat_hook import CheckpointCompatibilityHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .channels_last_hook import ChannelsLastHook
-from .periodic_weight_averaging_hook import PeriodicWeightAveragingHook
 
 __all__: list = ["RTMOStageSwitchHook", "AtomicCheckpointHook", "CheckpointCompatibilityHook", "NonFiniteLossError",
-                 "NonFiniteLossHook", "ChannelsLastHook", "PeriodicWeightAveragingHook"]
+                 "NonFiniteLossHook", "ChannelsLastHook"]

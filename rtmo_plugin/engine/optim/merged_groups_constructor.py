@@ -9,7 +9,7 @@ kernel, ten training steps of the demo model give bit-identical weights either w
 buys the speed. It rounds differently (weights differ by ~6e-8 after one step), and, as with any change of
 summation order, two runs then drift apart over the following steps. One AdamW step of the demo model took
 ~7 ms instead of ~30 ms on the README's 2-core machine (same gradients); a whole training step 0.88x as long
-(``tools/benchmark_optim.py``).
+(``experiments/benchmark_optim.py``).
 """
 from typing import Any, Dict, List
 

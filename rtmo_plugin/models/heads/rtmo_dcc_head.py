@@ -10,7 +10,6 @@ from torch import Tensor
 from mmpose.registry import MODELS, TASK_UTILS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from ..utils.box_ops import decode_bboxes, decode_keypoints, encode_bboxes, filter_by_score, greedy_nms
-from ..utils.keypoint_vote import check_vote_cfg, overlap_members, vote_keypoints
 from .dcc import DCC
 from .rtmo_head_module import RTMOHeadModule, flatten_levels
 from .rtmo_targets import RTMOTargets, build_targets, reduce_mean
@@ -220,19 +219,14 @@ class RTMODCCHead(BaseModule):
         """Detect people and decode their keypoints.
 
         Steps per image: class probability ``sigmoid(cls)``; keep ``> score_thr`` (at most ``nms_pre``, by score);
-        greedy box NMS at ``nms_thr``; DCC keypoints of the kept grids; boxes clamped to the input size; optionally
-        the keypoint vote of the cells that overlap each kept box (``keypoint_vote``).
+        greedy box NMS at ``nms_thr``; DCC keypoints of the kept grids; boxes clamped to the input size.
 
         Args:
             feats (Sequence[Tensor]): neck outputs per level ``(B, C, H_l, W_l)``.
             batch_data_samples (Sequence[PoseDataSample]): metainfo must hold ``input_size`` (w, h).
             test_cfg (dict): ``score_thr`` (0.01 default; RTMO configs 0.1), ``nms_thr`` (0.65), ``nms_pre`` (100000),
                 ``pose_nms`` (optional TASK_UTILS config, e.g. ``dict(type='ParametricPoseNMS')``: RMPE's parametric
-                pose NMS applied per image after the box NMS; with ``nms_thr=1.0`` it replaces the box NMS),
-                ``keypoint_vote`` (optional ``dict(iou_thr=0.9, method='median' | 'mean')``, off by default, so
-                the outputs match MMPose's RTMO: each kept detection's keypoints become the per-coordinate median
-                (or score-weighted mean) of the DCC keypoints of the cells above ``score_thr`` whose clamped boxes
-                overlap its clamped box at IoU > ``iou_thr``; :mod:`rtmo_plugin.models.utils.keypoint_vote`).
+                pose NMS applied per image after the box NMS; with ``nms_thr=1.0`` it replaces the box NMS).
 
         Returns:
             List[InstanceData]: per image, in input pixels, highest score first: ``bboxes (N, 4)`` xyxy,
@@ -247,22 +241,17 @@ class RTMODCCHead(BaseModule):
         nms_pre = test_cfg.get("nms_pre", 100000)
         pose_nms_cfg = test_cfg.get("pose_nms")
         pose_nms = TASK_UTILS.build(pose_nms_cfg) if pose_nms_cfg is not None else None
-        vote_cfg = test_cfg.get("keypoint_vote")
-        vote = check_vote_cfg(vote_cfg) if vote_cfg is not None else None
         flat = self._flatten(self.forward(feats))
         scores_all = flat["cls"].sigmoid()
         results = []
         for i, data_sample in enumerate(batch_data_samples):
             scores, idxs = filter_by_score(scores_all[i, :, 0], score_thr, nms_pre)
-            cells = (idxs, scores, flat["bboxes"][i, idxs])
-            keep = greedy_nms(cells[2], scores, nms_thr)
-            idxs, scores, bboxes = idxs[keep], scores[keep], cells[2][keep]
+            bboxes = flat["bboxes"][i, idxs]
+            keep = greedy_nms(bboxes, scores, nms_thr)
+            idxs, scores, bboxes = idxs[keep], scores[keep], bboxes[keep]
             keypoints = self.dcc.forward_test(flat["pose_vecs"][i, idxs], bboxes, flat["priors"][idxs, :2])
             kpt_scores = flat["vis"][i, idxs].sigmoid()
             input_size = data_sample.metainfo.get("input_size", test_cfg.get("input_size"))
-            if vote is not None:
-                keypoints = self._vote(flat["pose_vecs"][i], flat["priors"], cells, bboxes, keypoints, input_size,
-                                       *vote)
             bboxes = self._clamp(bboxes, input_size)
             instances = InstanceData(bboxes=bboxes.cpu().numpy(), bbox_scores=scores.cpu().numpy(),
                                      scores=scores.cpu().numpy(), labels=np.zeros(len(idxs), dtype=np.int64),
@@ -279,28 +268,3 @@ class RTMODCCHead(BaseModule):
             bboxes[:, 0::2].clamp_(0, input_size[0])
             bboxes[:, 1::2].clamp_(0, input_size[1])
         return bboxes
-
-    def _vote(self, pose_vecs: Tensor, priors: Tensor, cells: Tuple[Tensor, Tensor, Tensor], kept_bboxes: Tensor,
-              kept_keypoints: Tensor, input_size: Optional[Sequence[int]], iou_thr: float, method: str) -> Tensor:
-        """``test_cfg.keypoint_vote`` for one image: the kept keypoints voted over the overlapping cells.
-
-        Args:
-            pose_vecs (Tensor): the image's pose vectors ``(P, Cv)`` (all priors).
-            priors (Tensor): ``(P, 4)``.
-            cells (tuple): the cells above ``score_thr`` before the box NMS: prior indices ``(N,)``, scores ``(N,)``,
-                boxes ``(N, 4)`` xyxy (unclamped, as the DCC takes them).
-            kept_bboxes (Tensor): ``(M, 4)`` xyxy, unclamped.
-            kept_keypoints (Tensor): ``(M, K, 2)``.
-            input_size: ``(w, h)`` the boxes are clamped to before the IoU, as in the results.
-            iou_thr (float), method (str): see :mod:`rtmo_plugin.models.utils.keypoint_vote`.
-
-        Returns:
-            Tensor: ``(M, K, 2)``.
-        """
-        cell_idxs, cell_scores, cell_bboxes = cells
-        members = overlap_members(self._clamp(kept_bboxes, input_size), self._clamp(cell_bboxes, input_size),
-                                  iou_thr)
-        voters = members.any(dim=0)  # the DCC runs only on the cells that vote
-        cell_keypoints = self.dcc.forward_test(pose_vecs[cell_idxs[voters]], cell_bboxes[voters],
-                                               priors[cell_idxs[voters], :2])
-        return vote_keypoints(kept_keypoints, members[:, voters], cell_keypoints, cell_scores[voters], method)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mmengine.dataset import Compose
 
-from rtmo_plugin.datasets.transforms.pipelines import stage1_pipeline, stage2_pipeline, val_pipeline
+from rtmo_plugin.testing.pipelines import config_pipeline
 
 SIZE = (64, 64)
 K = 17
@@ -69,11 +69,11 @@ def _strip_loads(pipeline):
 def pipelines():
     """Built on first use (the registries are set up by a session fixture, after collection)."""
     train = {
-        "stage1": Compose(_strip_loads(stage1_pipeline(input_size=SIZE))),
-        "stage2": Compose(_strip_loads(stage2_pipeline(input_size=SIZE))),
-        "stage2_ml": Compose(_strip_loads(stage2_pipeline(input_size=SIZE, letterbox_only=False))),
+        "stage1": Compose(_strip_loads(config_pipeline("train_pipeline_stage1", input_size=SIZE))),
+        "stage2": Compose(_strip_loads(config_pipeline("train_pipeline_stage2", input_size=SIZE))),
+        "stage2_ml": Compose(_strip_loads(config_pipeline("train_pipeline_stage2", "m", input_size=SIZE))),
     }
-    return train, Compose(_strip_loads(val_pipeline(input_size=SIZE)))
+    return train, Compose(_strip_loads(config_pipeline("val_pipeline", input_size=SIZE)))
 
 
 def check_all(items, seed):

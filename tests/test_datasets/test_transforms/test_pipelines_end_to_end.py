@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from rtmo_plugin.datasets.transforms.pipelines import stage1_pipeline, stage2_pipeline, val_pipeline
+from rtmo_plugin.testing.pipelines import config_pipeline
 from .helpers import coco_mini_dataset
 
 LABEL_KEYS = ("bboxes", "labels", "keypoints", "keypoints_visible", "areas")
@@ -32,7 +32,8 @@ def test_stage1_equals_reference_pipeline(shared_data, seed, with_hsv):
     """Same seeds -> same targets; images equal up to rounding. The HSV step amplifies the few-grey-level
     rounding differences of the geometric steps (and ours skips the lossy HSV round trip when all gains are 0),
     so the image is compared without it (HSV alone is checked in test_reference_equivalence.py)."""
-    ours_cfg, ref_cfg = stage1_pipeline(), stage1_pipeline(reference=True)
+    ours_cfg = config_pipeline("train_pipeline_stage1")
+    ref_cfg = config_pipeline("train_pipeline_stage1", reference=True)
     if not with_hsv:
         ours_cfg = [t for t in ours_cfg if t["type"] != "PoseHSVJitter"]
         ref_cfg = [t for t in ref_cfg if t["type"] != "YOLOXHSVRandomAug"]
@@ -55,7 +56,7 @@ def test_stage1_equals_reference_pipeline(shared_data, seed, with_hsv):
 
 @pytest.mark.parametrize("letterbox_only", [True, False])
 def test_stage2_runs(shared_data, letterbox_only):
-    ds = coco_mini_dataset(shared_data, stage2_pipeline(letterbox_only=letterbox_only))
+    ds = coco_mini_dataset(shared_data, config_pipeline("train_pipeline_stage2", "s" if letterbox_only else "m"))
     for index in range(len(ds)):
         np.random.seed(index)
         packed = ds[index]
@@ -65,7 +66,7 @@ def test_stage2_runs(shared_data, letterbox_only):
 
 
 def test_test_pipeline_meta(shared_data):
-    ds = coco_mini_dataset(shared_data, val_pipeline(), test_mode=True)
+    ds = coco_mini_dataset(shared_data, config_pipeline("val_pipeline"), test_mode=True)
     for index in range(len(ds)):
         packed = ds[index]
         meta = packed["data_samples"].metainfo

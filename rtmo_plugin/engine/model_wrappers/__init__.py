@@ -1,4 +1,0 @@
-"""Model wrappers for distributed training."""
-from .independent_ranks_wrapper import IndependentRanksWrapper
-
-__all__ = ["IndependentRanksWrapper"]
