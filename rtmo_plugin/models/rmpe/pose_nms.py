@@ -7,7 +7,8 @@ pose P_j with
 
 or (AlphaPose's extra criterion) with at least ``match_thr`` keypoints closer than
 ``min(α · max(w_i, h_i), 7)`` pixels is eliminated and merged into P_i (score-weighted mean of
-the cluster's keypoints lying within ``min(α · max(w_i, h_i), 15)`` px of P_i's keypoint).
+the cluster's keypoints lying within ``α · max(w_i, h_i)`` px of P_i's keypoint, capped at
+15 px in the COCO procedures and uncapped in the MPII one).
 
     K_sim = Σ_n tanh(c_i^n / σ1) · tanh(c_j^n / σ1) · 1[dist_n ≤ 1]
     H_sim = Σ_n exp(-dist_n / σ2)
@@ -15,6 +16,8 @@ the cluster's keypoints lying within ``min(α · max(w_i, h_i), 15)`` px of P_i'
 ``dist_n`` is ``‖k_i^n − k_j^n‖ / (α · max(w_i, h_i))`` in the ``'box'`` normalisation (the
 paper's box B(k_i^n) and the original RMPE code) and the raw pixel distance in the ``'pixel'``
 normalisation (current AlphaPose).
+
+Which original procedure each preset and normalisation follows: see :class:`ParametricPoseNMS`.
 """
 from typing import NamedTuple, Optional, Tuple, Union
 
@@ -27,12 +30,18 @@ from mmpose.registry import TASK_UTILS
 
 ArrayLike = Union[Tensor, np.ndarray]
 
-#: constants of the RMPE / AlphaPose COCO model (all verified in AlphaPose's code)
+#: constants of the RMPE / AlphaPose COCO procedures (all verified in AlphaPose's code): merge
+#: radius capped at 15 px; output if the max keypoint score is >= 0.3 before and after merging
 COCO_PARAMS = dict(sigma1=1.0, lambda_=1.7, sigma2=2.65, eta=22.48, match_thr=5, alpha=0.1,
-                   score_thr=0.3, merge_score='weighted')
-#: the MPII variant of the original code: no PCK criterion, merged keypoint score = max
+                   score_thr=0.3, merge_score='weighted', merge_max_px=15.0,
+                   output_filter='max', min_joints=3)
+#: the original MPII procedure: no PCK criterion, merged keypoint score = max, no cap on the
+#: merge radius α·max(w, h), output if >= 3 joints have a pre-merge score > 0.3
 MPII_PARAMS = dict(sigma1=0.01, lambda_=2.08, sigma2=2.08, eta=22.48, match_thr=None, alpha=0.1,
-                   score_thr=0.3, merge_score='max')
+                   score_thr=0.3, merge_score='max', merge_max_px=None,
+                   output_filter='count', min_joints=3)
+#: accepted values of ``rank_dtype``
+_RANK_DTYPES = {'float32': torch.float32, 'float64': torch.float64}
 
 
 class PoseNMSResult(NamedTuple):
@@ -56,6 +65,27 @@ class PoseNMSResult(NamedTuple):
 class ParametricPoseNMS:
     """Parametric pose NMS with AlphaPose's PCK criterion and pose merging.
 
+    Which original procedure a configuration follows, with ``rank_by='keypoint_mean'``,
+    ``merge=True``, ``min_area=0`` and ``pck_max_px=7`` (the defaults):
+
+    - ``preset='coco'`` (the constructor defaults) with ``normalisation='box'``: the original
+      RMPE COCO procedure, ``predict/json/parametric-pose-nms-COCO.py`` of AlphaPose's old
+      Lua/Torch master. Its output steps are not reproduced: it shifts the written keypoints by
+      −0.25 px and writes its own proposal score.
+    - ``preset='coco'`` with ``normalisation='pixel'``: current AlphaPose's COCO-17 body pose
+      NMS (``pose_nms`` in ``alphapose/utils/pPose_nms.py``), not its whole-body 133/136
+      keypoint path.
+    - ``preset='mpii'`` with ``normalisation='box'``: the original RMPE MPII procedure,
+      ``predict/json/parametric-pose-nms-MPII.py`` of the same old master. It has no PCK
+      criterion, an uncapped merge radius α·max(w, h), the max as merged score, and outputs a
+      pose when at least 3 of its joints have a pre-merge score above 0.3. Not reproduced: it
+      writes integer-truncated coordinates. ``'pixel'`` with ``preset='mpii'`` has no original.
+    - Ranking precision: both original RMPE scripts rank by numpy's float64 mean keypoint score
+      (given float64 data), current AlphaPose by torch's float32 mean (the default here). The
+      float32 key can order means closer than about 1e-7 differently from the originals;
+      ``rank_dtype='float64'`` computes their key. The pairwise terms, thresholds and merge
+      stay float32 in every mode.
+
     Args:
         sigma1 (float): σ1, tanh temperature of the soft keypoint matching K_sim.
         lambda_ (float): λ, weight of the spatial term H_sim.
@@ -63,10 +93,9 @@ class ParametricPoseNMS:
         eta (float): η, similarity above which a pose is eliminated.
         match_thr (int, optional): AlphaPose's matchThreds; a pose with at least this many
             keypoints within ``min(α·max(w, h), pck_max_px)`` px of the reference is also
-            eliminated. ``None`` disables the criterion (MPII variant).
+            eliminated. ``None`` disables the criterion (MPII procedure).
         alpha (float): α, reference distance ``α · max(w, h)`` of the reference pose's box.
-        score_thr (float): a kept pose is output only if its max keypoint score, before and
-            after merging, is at least this (scoreThreds).
+        score_thr (float): scoreThreds, the keypoint score of the output filter.
         normalisation (str): ``'box'`` (paper / original RMPE code, distances divided by
             ``α·max(w, h)``) or ``'pixel'`` (current AlphaPose, raw pixel distances).
         rank_by (str): order of the greedy picks: ``'keypoint_mean'`` (AlphaPose: mean keypoint
@@ -76,13 +105,25 @@ class ParametricPoseNMS:
         merge_score (str): merged keypoint score, ``'weighted'`` (Σ s·w with w = s/Σs, AlphaPose
             COCO) or ``'max'`` (original MPII code).
         pck_max_px (float): cap in pixels of the PCK radius (7 in AlphaPose).
-        merge_max_px (float): cap in pixels of the merge radius (15 in AlphaPose).
+        merge_max_px (float, optional): cap in pixels of the merge radius α·max(w, h) (15 in
+            the COCO procedures); ``None`` means no cap (original MPII procedure).
+        output_filter (str): which kept poses are output. ``'max'``: the max keypoint score is
+            at least ``score_thr`` both before and after merging (COCO procedures).
+            ``'count'``: at least ``min_joints`` keypoints have a pre-merge score strictly
+            above ``score_thr`` (original MPII procedure). A reference that fails the filter
+            still removes its cluster.
+        min_joints (int): the joint count of ``output_filter='count'`` (3 in the MPII code).
         min_area (float): drop a merged pose if ``1.5² ·`` (area of its keypoint extent) is
             below this (AlphaPose ``--min_box_area``, default 0 = off).
+        rank_dtype (str | torch.dtype): dtype of the ranking key (the mean keypoint score or
+            ``scores``): ``'float32'`` (default, as current AlphaPose) or ``'float64'`` (as the
+            original RMPE code: computed from the inputs as given, the mean with numpy on the
+            CPU). The pairwise terms and the merge stay float32.
         chunk_size (int): references per vectorised block of the pairwise terms (memory
             ``chunk_size · N · K``); does not change the result.
-        preset (str, optional): ``'coco'`` or ``'mpii'`` loads that constant set
-            (σ1, λ, σ2, η, match_thr, α, score_thr, merge_score), overriding those arguments.
+        preset (str, optional): ``'coco'`` or ``'mpii'`` loads that constant set (σ1, λ, σ2,
+            η, match_thr, α, score_thr, merge_score, merge_max_px, output_filter,
+            min_joints; :data:`COCO_PARAMS`, :data:`MPII_PARAMS`), overriding those arguments.
     """
 
     def __init__(self,
@@ -98,8 +139,11 @@ class ParametricPoseNMS:
                  merge: bool = True,
                  merge_score: str = 'weighted',
                  pck_max_px: float = 7.0,
-                 merge_max_px: float = 15.0,
+                 merge_max_px: Optional[float] = 15.0,
+                 output_filter: str = 'max',
+                 min_joints: int = 3,
                  min_area: float = 0.0,
+                 rank_dtype: Union[str, torch.dtype] = 'float32',
                  chunk_size: int = 256,
                  preset: Optional[str] = None) -> None:
         if preset is not None:
@@ -110,7 +154,8 @@ class ParametricPoseNMS:
             p = presets[preset]
             sigma1, lambda_, sigma2, eta = p['sigma1'], p['lambda_'], p['sigma2'], p['eta']
             match_thr, alpha, score_thr = p['match_thr'], p['alpha'], p['score_thr']
-            merge_score = p['merge_score']
+            merge_score, merge_max_px = p['merge_score'], p['merge_max_px']
+            output_filter, min_joints = p['output_filter'], p['min_joints']
         if normalisation not in ('box', 'pixel'):
             raise ValueError("ParametricPoseNMS: normalisation must be 'box' or 'pixel', "
                              f'got {normalisation!r}')
@@ -120,9 +165,21 @@ class ParametricPoseNMS:
         if merge_score not in ('weighted', 'max'):
             raise ValueError("ParametricPoseNMS: merge_score must be 'weighted' or 'max', "
                              f'got {merge_score!r}')
+        if output_filter not in ('max', 'count'):
+            raise ValueError("ParametricPoseNMS: output_filter must be 'max' or 'count', "
+                             f'got {output_filter!r}')
+        if min_joints < 1:
+            raise ValueError(f'ParametricPoseNMS: min_joints must be >= 1, got {min_joints}')
         for name, value in (('sigma1', sigma1), ('sigma2', sigma2), ('alpha', alpha)):
             if not value > 0:
                 raise ValueError(f'ParametricPoseNMS: {name} must be > 0, got {value}')
+        if merge_max_px is not None and not merge_max_px > 0:
+            raise ValueError('ParametricPoseNMS: merge_max_px must be > 0 or None, got '
+                             f'{merge_max_px}')
+        dtypes = {**_RANK_DTYPES, **{v: v for v in _RANK_DTYPES.values()}}
+        if rank_dtype not in dtypes:
+            raise ValueError("ParametricPoseNMS: rank_dtype must be 'float32' or 'float64', "
+                             f'got {rank_dtype!r}')
         self.sigma1 = float(sigma1)
         self.lambda_ = float(lambda_)
         self.sigma2 = float(sigma2)
@@ -135,8 +192,11 @@ class ParametricPoseNMS:
         self.merge = bool(merge)
         self.merge_score = merge_score
         self.pck_max_px = float(pck_max_px)
-        self.merge_max_px = float(merge_max_px)
+        self.merge_max_px = None if merge_max_px is None else float(merge_max_px)
+        self.output_filter = output_filter
+        self.min_joints = int(min_joints)
         self.min_area = float(min_area)
+        self.rank_dtype = dtypes[rank_dtype]
         if chunk_size < 1:
             raise ValueError(f'ParametricPoseNMS: chunk_size must be >= 1, got {chunk_size}')
         self.chunk_size = int(chunk_size)
@@ -251,8 +311,8 @@ class ParametricPoseNMS:
 
         eliminate = self.elimination_matrix(kpts, kpt_scores, ref_dist)
 
-        rank_key = kpt_scores.mean(dim=1) if self.rank_by == 'keypoint_mean' else inst_scores
-        # stable descending sort so equal keys keep the input order
+        rank_key = self._rank_key(keypoint_scores, scores, kpt_scores, inst_scores)
+        # stable descending sort so equal keys keep the input order (np.argmax in the originals)
         order = torch.sort(rank_key, descending=True, stable=True).indices
         remaining = torch.ones(n, dtype=torch.bool, device=kpts.device)
         picks, clusters = [], []
@@ -266,14 +326,18 @@ class ParametricPoseNMS:
 
         keep, out_kpts, out_scores = [], [], []
         for i, cluster in zip(picks, clusters):
-            if kpt_scores[i].max() < self.score_thr:
+            if self.output_filter == 'count':
+                # MPII: at least min_joints pre-merge keypoint scores strictly above scoreThreds
+                if int((kpt_scores[i] > self.score_thr).sum()) < self.min_joints:
+                    continue
+            elif kpt_scores[i].max() < self.score_thr:
                 continue
             if self.merge:
                 merged_k, merged_s = self._merge(kpts[i], kpts[cluster], kpt_scores[cluster],
                                                  ref_dist[i])
             else:
                 merged_k, merged_s = kpts[i], kpt_scores[i]
-            if merged_s.max() < self.score_thr:
+            if self.output_filter == 'max' and merged_s.max() < self.score_thr:
                 continue
             extent = merged_k.max(dim=0).values - merged_k.min(dim=0).values
             if self.min_area > 0 and 1.5**2 * float(extent[0] * extent[1]) < self.min_area:
@@ -286,6 +350,33 @@ class ParametricPoseNMS:
         keep_t = torch.tensor(keep, dtype=torch.long, device=kpts.device)
         return PoseNMSResult(keep_t, torch.stack(out_kpts), torch.stack(out_scores),
                              inst_scores[keep_t])
+
+    def _rank_key(self, keypoint_scores: ArrayLike, scores: Optional[ArrayLike],
+                  kpt_scores: Tensor, inst_scores: Tensor) -> Tensor:
+        """Key of the greedy order, in ``rank_dtype``.
+
+        Args:
+            keypoint_scores (Tensor | np.ndarray): ``(N, K)`` the caller's keypoint scores.
+            scores (Tensor | np.ndarray, optional): ``(N,)`` the caller's instance scores.
+            kpt_scores (Tensor): ``(N, K)`` float32 keypoint scores, zeros already set to 1e-5.
+            inst_scores (Tensor): ``(N,)`` float32 instance scores (see ``_check_inputs``).
+
+        Returns:
+            Tensor: ``(N,)`` the mean keypoint score (AlphaPose's human score, zeros counted as
+            1e-5) or the instance score. In float64 it is on the CPU, computed from the inputs
+            as given (never rounded to float32 first), and the mean is numpy's, as in the
+            original code: torch sums in another order, so means that are equal in exact
+            arithmetic can come out one ulp apart the other way round.
+        """
+        if self.rank_dtype == torch.float32:
+            return kpt_scores.mean(dim=1) if self.rank_by == 'keypoint_mean' else inst_scores
+        if self.rank_by == 'score' and scores is not None:
+            return torch.as_tensor(scores).detach().cpu().to(self.rank_dtype).reshape(-1)
+        raw = torch.as_tensor(keypoint_scores).detach().cpu().to(torch.float64).numpy()
+        if self.rank_by == 'keypoint_mean':  # AlphaPose's zero -> 1e-5 before the mean
+            raw = np.where(raw == 0, 1e-5, raw)
+        # rank_by='score' with scores=None: the plain mean keypoint score, as inst_scores
+        return torch.from_numpy(raw.mean(axis=1))
 
     def filter_instances(self, instances: InstanceData) -> InstanceData:
         """Pose NMS on an image's ``InstanceData`` (e.g. a bottom-up head's predictions).
@@ -325,8 +416,9 @@ class ParametricPoseNMS:
                ref_dist: Tensor) -> tuple:
         """Score-weighted merge of a cluster into its reference pose.
 
-        Per keypoint n, members within ``min(ref_dist, merge_max_px)`` px of the reference take
-        part with weights ``w = s / Σ s``; location ``Σ w·k``; score ``Σ w·s`` (or ``max s``).
+        Per keypoint n, members within ``min(ref_dist, merge_max_px)`` px (``ref_dist`` when
+        ``merge_max_px`` is None) of the reference take part with weights ``w = s / Σ s``;
+        location ``Σ w·k``; score ``Σ w·s`` (or ``max s``).
 
         Args:
             ref_pose (Tensor): ``(K, 2)``.
@@ -337,7 +429,8 @@ class ParametricPoseNMS:
         Returns:
             tuple[Tensor, Tensor]: merged ``(K, 2)`` keypoints and ``(K,)`` scores.
         """
-        radius = ref_dist.clamp(max=self.merge_max_px)
+        # merge radius α·max(w, h), capped at 15 px in the COCO procedures, uncapped in MPII
+        radius = ref_dist if self.merge_max_px is None else ref_dist.clamp(max=self.merge_max_px)
         inside = (cluster_kpts - ref_pose[None]).norm(dim=-1) <= radius  # (C, K)
         masked = cluster_scores * inside.to(cluster_scores.dtype)
         weights = masked / masked.sum(dim=0, keepdim=True)  # the reference is always inside

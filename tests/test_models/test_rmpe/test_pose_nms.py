@@ -30,6 +30,8 @@ def test_registered_and_presets():
     mpii = ParametricPoseNMS(preset='mpii')
     assert (mpii.sigma1, mpii.lambda_, mpii.sigma2, mpii.match_thr) == (0.01, 2.08, 2.08, None)
     assert mpii.merge_score == 'max'
+    assert (mpii.merge_max_px, mpii.output_filter, mpii.min_joints) == (None, 'count', 3)
+    assert (nms.merge_max_px, nms.output_filter) == (15.0, 'max')
 
 
 def test_two_identical_poses_one_kept_with_merged_score():
