@@ -90,21 +90,10 @@ def kept_and_cells(model: Any, loader: Any) -> Tuple[List[dict], List[dict]]:
 def median_vote_results(model: Any, loader: Any, iou_thr: float = 0.9) -> List[dict]:
     """COCO results of ``model`` on ``loader`` with the per-keypoint median vote of the overlapping cells.
 
-    Our head votes itself (``test_cfg.keypoint_vote``); for another head (MMPose's ``RTMOHead``) the same vote is
-    put on its COCO results, predicted with and without the box NMS (tests show the two agree on the same weights).
-    ``model.test_cfg`` is restored.
+    The vote works on COCO results predicted with and without the box NMS, so it applies to our head and to
+    MMPose's ``RTMOHead`` alike. ``model.test_cfg`` is restored.
     """
-    from rtmo_plugin.models.heads.rtmo_dcc_head import RTMODCCHead
-    from rtmo_plugin.evaluation import predict_dataloader
-
-    if not isinstance(model.head, RTMODCCHead):
-        return vote_keypoints(*kept_and_cells(model, loader), iou_thr, "median")
-    saved = model.test_cfg
-    try:
-        model.test_cfg = dict(saved, keypoint_vote=dict(iou_thr=iou_thr, method="median"))
-        return predict_dataloader(model, loader)
-    finally:
-        model.test_cfg = saved
+    return vote_keypoints(*kept_and_cells(model, loader), iou_thr, "median")
 
 
 def median_vote_kpt_ap(model: Any, loader: Any, ann_file: Path, iou_thr: float = 0.9) -> float:

@@ -47,7 +47,7 @@ def test_an_unknown_vote_is_refused() -> None:
 
 
 def test_our_head_and_the_vote_on_the_references_results_agree(shared_data, tmp_path) -> None:
-    """Same weights, same coco_mini images: our ``test_cfg.keypoint_vote`` == the vote on MMPose's RTMO's results."""
+    """Same weights, same coco_mini images: the vote on our results == the vote on MMPose's RTMO's results."""
     import torch
     from mmengine.runner import Runner
 

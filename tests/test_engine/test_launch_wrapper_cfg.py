@@ -4,13 +4,16 @@ from typing import List
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.model import MMSeparateDistributedDataParallel
 
 import rtmo_plugin  # noqa: F401
 from rtmo_plugin.engine import launch
 
 
 calls: List[str] = []
+
+
+class NotDDPWrapper(torch.nn.Module):
+    """A model wrapper that is no ``DistributedDataParallel`` (it takes no DDP arguments)."""
 
 
 @pytest.fixture
@@ -33,16 +36,16 @@ def test_the_default_wrapper_is_cpu_ddp(torchrun_env: None) -> None:
 
 
 def test_a_wrapper_that_is_not_ddp_gets_no_ddp_arguments(torchrun_env: None) -> None:
-    cfg = Config(dict(model_wrapper_cfg=dict(type=MMSeparateDistributedDataParallel)))
+    cfg = Config(dict(model_wrapper_cfg=dict(type=NotDDPWrapper)))
     assert launch.setup_cpu_distributed(cfg, "pytorch")
-    assert cfg.model_wrapper_cfg == dict(type=MMSeparateDistributedDataParallel)
+    assert cfg.model_wrapper_cfg == dict(type=NotDDPWrapper)
 
 
 def test_ddp_classes_and_unknown_names_count_as_ddp() -> None:
     assert launch._is_ddp_wrapper(torch.nn.parallel.DistributedDataParallel)
     assert launch._is_ddp_wrapper("MMDistributedDataParallel")
     assert launch._is_ddp_wrapper("NoSuchWrapper")
-    assert not launch._is_ddp_wrapper(MMSeparateDistributedDataParallel)
+    assert not launch._is_ddp_wrapper(NotDDPWrapper)
 
 
 SLURM_TASK = dict(SLURM_PROCID="1", SLURM_NTASKS="2", SLURM_LOCALID="1", SLURM_NODELIST="node[07-08]")
