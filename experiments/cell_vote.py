@@ -6,10 +6,8 @@ module puts, on each kept detection, the per-keypoint median (or the score-weigh
 whose boxes overlap it, and scores the result like the original (docs/demo_recipe.md, point 23). The model is not
 changed: the cells come from a second prediction with the box NMS off (``test_cfg.nms_thr`` just below 1.0,
 :data:`NO_NMS_THR`).
-
-Our head does the same vote on tensors when ``test_cfg.keypoint_vote`` is set
-(:mod:`rtmo_plugin.models.utils.keypoint_vote`); :func:`vote_keypoints` here is its test oracle and gives MMPose's
-``RTMOHead``, which has no such option, the same vote (:func:`median_vote_kpt_ap`).
+It works on COCO results, so our head and MMPose's ``RTMOHead`` get the same vote (:func:`median_vote_kpt_ap`).
+The vote is a diagnostic, not a prediction mode: its effect on a model trained on real data is not measured.
 """
 import copy
 import math

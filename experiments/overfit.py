@@ -7,8 +7,8 @@ seconds per training iteration measured by the progress hook (data loading + for
 For ours also ``proxy_kpt_AP``: the keypoint AP of the proxy-regression keypoints of the same detections
 (:mod:`.proxy_keypoints`), i.e. what the DCC's input features already know (docs/demo_recipe.md, point 18). For
 both ``vote_kpt_AP``: the keypoint AP with each kept detection's keypoints replaced by the per-keypoint median of the
-grid cells whose boxes overlap its box at IoU > 0.9 (our head's ``test_cfg.keypoint_vote``; the same vote on the
-reference's results, :func:`.cell_vote.median_vote_kpt_ap`).
+grid cells whose boxes overlap its box at IoU > 0.9 (:func:`.cell_vote.median_vote_kpt_ap`, the same vote on
+both models' COCO results).
 """
 import json
 from pathlib import Path

@@ -2,8 +2,8 @@
 
 Prints the keypoint AP of a trained checkpoint with the kept cells' poses, with the per-keypoint median and with the
 score-weighted mean of the poses of the cells that overlap each kept detection. Logic: experiments.cell_vote.
-As a prediction mode the median vote is our head's test_cfg.keypoint_vote; experiments/overfit_check.py reports it.
-Example: experiments/overfit_cells.py outputs/overfit/ours/final.pth
+make overfit reports the median vote of both models too.
+Example: python -m experiments.overfit_cells outputs/overfit/ours/final.pth
 """
 import argparse
 import json
