@@ -61,9 +61,9 @@ def main() -> None:
     import torch
     from mmpose.structures import PoseDataSample
 
+    from experiments.benchmarking import dense_flops, format_table, time_interleaved
     from rtmo_plugin.apis import load_checkpoint
     from rtmo_plugin.deploy import convert_to_fast, export_onnx, make_detecting, onnx_session, run_onnx
-    from experiments.benchmarking import dense_flops, format_table, time_interleaved
     from rtmo_plugin.testing.reference import build_plugin_model, build_reference_model
 
     torch.set_num_threads(args.threads)

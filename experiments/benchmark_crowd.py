@@ -23,10 +23,9 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from rtmo_plugin.deploy import convert_to_fast
     from experiments.benchmarking import time_interleaved
-    from experiments.crowd_benchmark import (build_topdown, person_cells, plot_latency, rtmo_runner,
-                                                    topdown_runner)
+    from experiments.crowd_benchmark import build_topdown, person_cells, plot_latency, rtmo_runner, topdown_runner
+    from rtmo_plugin.deploy import convert_to_fast
     from rtmo_plugin.testing.reference import build_reference_model
 
     torch.set_num_threads(args.threads)

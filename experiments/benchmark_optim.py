@@ -1,6 +1,7 @@
 """Seconds per training step of the demo model: batched optimiser/EMA drop-ins vs. MMPose/MMDet's, same process.
 
-Usage: python -m experiments.benchmark_optim [--rounds 6] [--batches 10] [--config configs/demo/rtmo-tiny_synthetic-160.py]
+Usage: python -m experiments.benchmark_optim [--rounds 6] [--batches 10]
+       [--config configs/demo/rtmo-tiny_synthetic-160.py]
 Data: 40 synthetic training images, generated into a temporary directory (deterministic, seed 0).
 """
 import argparse
@@ -25,9 +26,9 @@ def main() -> int:
 
     register_all_modules(init_default_scope=False)
     import rtmo_plugin  # noqa: F401
+    from experiments.step_benchmark import benchmark_training_step, format_report
     from rtmo_plugin.datasets.synthetic.generator import generate_split
     from rtmo_plugin.demo import build_config
-    from experiments.step_benchmark import benchmark_training_step, format_report
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:

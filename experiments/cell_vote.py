@@ -112,8 +112,8 @@ def cell_vote_report(cfg: Any, checkpoint: Path, ann_file: Path, iou_thr: float 
     """
     from mmengine.runner import Runner
 
-    from rtmo_plugin.evaluation import coco_ap
     from experiments.overfit import load_trained_model
+    from rtmo_plugin.evaluation import coco_ap
 
     loader = Runner.build_dataloader(cfg.val_dataloader)
     kept, cells = kept_and_cells(load_trained_model(cfg, checkpoint), loader)

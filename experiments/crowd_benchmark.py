@@ -1,4 +1,6 @@
-"""Latency against the number of people: one-stage RTMO vs a two-stage top-down pipeline (``experiments/benchmark_crowd.py``).
+"""Latency against the number of people: one-stage RTMO vs a two-stage top-down pipeline.
+
+The logic behind ``python -m experiments.benchmark_crowd``.
 
 Random weights are used; the people count is imposed, so that both pipelines do exactly the work N people cause:
 

@@ -2,8 +2,6 @@
 Logic: experiments.dcc_probe. Example: `python -m experiments.dcc_lr_probe --lrs 4e-3 4e-4`."""
 import argparse
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

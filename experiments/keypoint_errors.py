@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
+from rtmo_plugin.datasets.synthetic.figure import KEYPOINT_NAMES
 from rtmo_plugin.evaluation import coco_ap
 from rtmo_plugin.models.utils import pairwise_iou
-from rtmo_plugin.datasets.synthetic.figure import KEYPOINT_NAMES
 
 #: COCO's per-keypoint OKS sigmas, from MMPose's COCO metainfo (the evaluation's, not the demo's training sigmas)
 COCO_SIGMAS = parse_pose_metainfo(dict(from_file="configs/_base_/datasets/coco.py"))["sigmas"]

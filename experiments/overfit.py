@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-from rtmo_plugin.utils.paths import REPO_ROOT, shared_data_dir
 from rtmo_plugin.demo.curves import plot_curves
+from rtmo_plugin.utils.paths import REPO_ROOT, shared_data_dir
 
 OVERFIT_CONFIG = REPO_ROOT / "configs" / "demo" / "rtmo-t_overfit_coco-mini.py"
 
@@ -119,11 +119,11 @@ def run_overfit(out_dir: Path = REPO_ROOT / "outputs" / "overfit", impls: Sequen
     from mmpose.utils import register_all_modules
 
     import rtmo_plugin  # noqa: F401
-    from rtmo_plugin.demo.budget_schedule import budget_schedule_from_config
     from experiments.cell_vote import median_vote_kpt_ap
-    from rtmo_plugin.evaluation import evaluate_box_and_keypoints
     from experiments.proxy_keypoints import proxy_keypoints_as_output
+    from rtmo_plugin.demo.budget_schedule import budget_schedule_from_config
     from rtmo_plugin.demo.training import train_with_record
+    from rtmo_plugin.evaluation import evaluate_box_and_keypoints
 
     register_all_modules(init_default_scope=False)
     from mmengine.registry import init_default_scope

@@ -8,7 +8,6 @@ Example: python -m experiments.overfit_cells outputs/overfit/ours/final.pth
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
@@ -34,7 +33,8 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     init_default_scope("mmpose")
     coco_mini = shared_data_dir() / "coco_mini"
-    cfg = build_overfit_config("ours", args.checkpoint.parent, coco_mini, config=args.config, input_size=args.input_size)
+    cfg = build_overfit_config("ours", args.checkpoint.parent, coco_mini, config=args.config,
+                               input_size=args.input_size)
     print(json.dumps(cell_vote_report(cfg, args.checkpoint, coco_mini / "test_coco.json", args.iou_thr)))
 
 

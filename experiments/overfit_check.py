@@ -6,7 +6,6 @@ Not part of the test suite (tens of minutes on a CPU). Logic: experiments.overfi
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")

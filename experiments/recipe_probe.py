@@ -150,7 +150,6 @@ def run_probe(opts: ProbeOptions, progress: bool = True) -> List[Dict[str, float
     """Train ``opts.iters`` iterations; return one row of window means per ``log_every`` iterations."""
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner, set_random_seed
-
     from mmpose.registry import MODELS
 
     set_random_seed(opts.seed)

@@ -9,7 +9,6 @@ Examples (the table in docs/demo_recipe.md):
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -22,8 +21,8 @@ def main() -> None:
     register_all_modules(init_default_scope=False)
     init_default_scope("mmpose")
     import rtmo_plugin  # noqa: F401
-    from rtmo_plugin.demo import DEMO_CONFIG
     from experiments.recipe_probe import ProbeOptions, run_probe
+    from rtmo_plugin.demo import DEMO_CONFIG
     from rtmo_plugin.utils.paths import REPO_ROOT
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mmengine.config import Config
-
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
 REPO = Path(__file__).resolve().parents[1]

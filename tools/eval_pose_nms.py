@@ -11,7 +11,6 @@ Example (defaults = the shared sample data)::
 import argparse
 import contextlib
 import io
-import sys
 from pathlib import Path
 
 from rtmo_plugin.utils import shared_data_dir

@@ -9,7 +9,6 @@ Example (shared sample data)::
 The JSON is used by ``dict(type='PoseGuidedProposals', mode='atomic', model_file=...)``.
 """
 import argparse
-import sys
 from pathlib import Path
 
 from rtmo_plugin.models.rmpe.pgpg import fit_pgpg, save_pgpg

@@ -51,9 +51,9 @@ def test_our_head_and_the_vote_on_the_references_results_agree(shared_data, tmp_
     import torch
     from mmengine.runner import Runner
 
-    from rtmo_plugin.deploy import make_detecting
     from experiments.cell_vote import NO_NMS_THR, median_vote_results
     from experiments.overfit import build_overfit_config
+    from rtmo_plugin.deploy import make_detecting
     from rtmo_plugin.testing.reference import build_plugin_model, build_reference_model
 
     torch.manual_seed(0)

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtmo_plugin.evaluation import coco_ap
 from experiments.keypoint_errors import COCO_TOLERANCE, box_iou_xywh, keypoint_error_report
+from rtmo_plugin.evaluation import coco_ap
 
 AREA = 6400.0  # sqrt(area) = 80 px
 

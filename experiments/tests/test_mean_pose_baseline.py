@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtmo_plugin.datasets.synthetic import generate_split
 from experiments.mean_pose_baseline import mean_box_pose, mean_pose_ap, mean_pose_results
+from rtmo_plugin.datasets.synthetic import generate_split
 
 
 def _write_people(path: Path, poses: list) -> Path:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rtmo_plugin.demo.budget_schedule import budget_schedule_from_config
 from experiments.overfit import OVERFIT_CONFIG, build_overfit_config, run_overfit
+from rtmo_plugin.demo.budget_schedule import budget_schedule_from_config
 
 
 def test_an_iteration_override_moves_the_decays_end_or_drops_it(shared_data: Path, tmp_path: Path) -> None:

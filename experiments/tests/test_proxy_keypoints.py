@@ -3,14 +3,13 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 from mmpose.utils import register_all_modules
 
 import rtmo_plugin  # noqa: F401
-from rtmo_plugin.demo.run_demo import DEMO_CONFIG
 from experiments.proxy_keypoints import proxy_keypoints_as_output
+from rtmo_plugin.demo.run_demo import DEMO_CONFIG
 
 SIZE = (256, 256)
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtmo_plugin.datasets.synthetic import SyntheticConfig, generate_split
-from rtmo_plugin.demo.run_demo import DEMO_CONFIG
 from experiments.recipe_probe import ProbeOptions, build_probe_config, run_probe
+from rtmo_plugin.datasets.synthetic import SyntheticConfig, generate_split
 from rtmo_plugin.datasets.synthetic.render import textured_background
+from rtmo_plugin.demo.run_demo import DEMO_CONFIG
 
 
 @pytest.fixture(scope="module")

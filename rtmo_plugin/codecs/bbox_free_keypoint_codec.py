@@ -2,7 +2,6 @@
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
-
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 

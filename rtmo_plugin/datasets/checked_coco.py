@@ -27,8 +27,15 @@ from mmpose.datasets.datasets.body import CocoDataset, CrowdPoseDataset
 from mmpose.registry import DATASETS
 from xtcocotools.coco import COCO
 
-from .data_validation import (IMAGE_CHECKS, BadDataError, DataProblem, check_annotation, check_image_entry,
-                              check_image_file, load_annotation_json)
+from .data_validation import (
+    IMAGE_CHECKS,
+    BadDataError,
+    DataProblem,
+    check_annotation,
+    check_image_entry,
+    check_image_file,
+    load_annotation_json,
+)
 
 ON_BAD_DATA = ("raise", "skip")
 #: How many individual problems a 'skip' run logs before only counting.

@@ -114,7 +114,8 @@ class BudgetCosineLRHook(Hook):
                                   f"epoch takes {epoch_span:.0f} s; stopping after epoch {runner.epoch + 1}")
 
 
-def budget_schedule_from_config(cfg: Any, budget_seconds: float, clock: Any = time.time) -> Optional[BudgetCosineLRHook]:
+def budget_schedule_from_config(cfg: Any, budget_seconds: float,
+                                clock: Any = time.time) -> Optional[BudgetCosineLRHook]:
     """Swap the config's epoch-based cosine for a :class:`BudgetCosineLRHook` (``cfg.param_scheduler`` is edited).
 
     The cosine entry's ``begin`` (in epochs, as in the demo config) is where the warm-up ends and the decay

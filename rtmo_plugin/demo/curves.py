@@ -1,6 +1,7 @@
 """Training curves of the demo: losses and validation AP against iterations (matplotlib, no display needed)."""
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Tuple
+
 
 def with_final_evaluation(ap_steps: List[int], aps: Dict[str, List[float]], final_step: int,
                           final_aps: Dict[str, float]) -> Tuple[List[int], Dict[str, List[float]]]:

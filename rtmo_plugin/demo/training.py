@@ -48,7 +48,8 @@ class ProgressRecorderHook(Hook):
         desc: progress bar label.
         show: draw the tqdm bar.
         score_fn: optional ``f(results) -> dict`` run at the end of every validation on the COCO results
-            (:func:`~rtmo_plugin.evaluation.data_samples_to_coco_results`) of the validation loop's own predictions, i.e.
+            (:func:`~rtmo_plugin.evaluation.data_samples_to_coco_results`) of the validation loop's own
+            predictions, i.e.
             of the weights validation uses (the EMA weights under ``EMAHook``), with no second inference pass; its
             values are recorded next to the evaluator's. Under DDP each rank predicts part of the split: the
             results are gathered from all ranks and scored in the main process only.

@@ -16,6 +16,7 @@ What is folded, relative to the training-time DCC (RTMO paper Sec. 3.3; MMPose n
 Everything is batched over all instances of all images; there is no loop over instances.
 """
 import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn

@@ -7,7 +7,6 @@ kept box of the same image overlaps it with ``IoU > iou_thr``.
 """
 import torch
 from torch import Tensor
-
 from torchvision.ops import batched_nms as _tv_batched_nms  # compiled greedy NMS (torchvision is in the stack)
 
 

@@ -8,7 +8,7 @@ import contextlib
 import io
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 from torch import nn

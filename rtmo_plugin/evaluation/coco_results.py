@@ -17,8 +17,8 @@ def to_coco_results(pred: Any, image_id: Union[int, str], category_id: int = 1, 
 
     Fields: ``image_id``, ``category_id``, ``keypoints`` (flat ``[x1, y1, s1, ...]`` with the keypoint score as
     the third value), ``score`` (the RTMO instance score, i.e. the box score), ``bbox`` (``[x, y, w, h]``), plus
-    ``extra``. Instances with a non-finite box, keypoint, keypoint score or score (an untrained model can produce them) are left
-    out: COCO evaluation counts a NaN OKS as a match, so a NaN pose would score as a perfect one.
+    ``extra``. Instances with a non-finite box, keypoint, keypoint score or score (an untrained model can
+    produce them) are left out: COCO evaluation counts a NaN OKS as a match, so a NaN pose would score as a perfect one.
 
     Args:
         pred: the instances of one image in image pixels, anything with ``keypoints (N, K, 2)``,

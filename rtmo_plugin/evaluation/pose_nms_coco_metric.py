@@ -3,10 +3,9 @@ from typing import Dict, Optional
 
 import numpy as np
 import torch
-from torchvision.ops import nms as box_iou_nms
-
 from mmpose.evaluation.metrics import CocoMetric
 from mmpose.registry import METRICS, TASK_UTILS
+from torchvision.ops import nms as box_iou_nms
 
 #: NMS modes handled by CocoMetric itself
 _COCO_NMS_MODES = ('oks_nms', 'soft_oks_nms', 'none')

@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Union
 
 import numpy as np
 from mmengine.logging import MMLogger
-
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
 from .pose_nms_coco_metric import PoseNMSCocoMetric

@@ -7,7 +7,6 @@ from typing import List, Optional, Union
 from .coco_results import to_coco_results, write_json
 
 
-
 def dump_raw_predictions(config: Union[str, Path], checkpoint: Optional[str],
                          ann_file: Union[str, Path], img_dir: Union[str, Path],
                          out_file: Union[str, Path], score_thr: float = 0.1,

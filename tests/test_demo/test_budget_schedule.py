@@ -11,8 +11,12 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
-from rtmo_plugin.demo.budget_schedule import (BudgetCosineLRHook, budget_schedule_from_config, cosine_factor,
-                                                   split_cosine_scheduler)
+from rtmo_plugin.demo.budget_schedule import (
+    BudgetCosineLRHook,
+    budget_schedule_from_config,
+    cosine_factor,
+    split_cosine_scheduler,
+)
 from rtmo_plugin.demo.run_demo import DEMO_CONFIG
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData
-
 from mmpose.structures import PoseDataSample
-from rtmo_plugin.evaluation import data_samples_to_coco_results as coco_results
+
 from rtmo_plugin.demo.training import ProgressRecorderHook, TrainingRecord
+from rtmo_plugin.evaluation import data_samples_to_coco_results as coco_results
 
 
 def _sample(img_id: int, num_instances: int, offset: float) -> PoseDataSample:

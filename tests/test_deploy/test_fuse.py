@@ -7,7 +7,6 @@ from rtmo_plugin.deploy import count_batchnorms, fuse_conv_bn, fuse_linear_bn, f
 
 
 def _random_bn(bn: nn.modules.batchnorm._BatchNorm) -> nn.modules.batchnorm._BatchNorm:
-    n = bn.num_features
     bn.running_mean.uniform_(-1, 1)
     bn.running_var.uniform_(0.2, 3.0)
     bn.weight.data.uniform_(0.5, 1.5)

@@ -12,7 +12,6 @@ import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-
 from mmpose.registry import HOOKS
 
 

@@ -15,9 +15,9 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from torch.distributed.elastic.utils.distributed import get_free_port
 
 from rtmo_plugin.datasets.synthetic import SyntheticConfig, generate_split
-from torch.distributed.elastic.utils.distributed import get_free_port
 from rtmo_plugin.demo.run_demo import build_config
 
 

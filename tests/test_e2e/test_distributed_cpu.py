@@ -43,8 +43,9 @@ def run_env() -> dict:
 def test_two_cpu_ranks_agree(tmp_path: Path) -> None:
     data = make_tiny_synthetic(tmp_path / "data")
     work = tmp_path / "work"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(get_free_port()),
-           "-m", "rtmo_plugin.engine.launch", str(CONFIG), "--launcher", "pytorch", "--work-dir", str(work),
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", str(get_free_port()), "-m", "rtmo_plugin.engine.launch", str(CONFIG),
+           "--launcher", "pytorch", "--work-dir", str(work),
            "--cfg-options", *data_options(data)]
     proc = subprocess.run(cmd, env=run_env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]

@@ -7,7 +7,6 @@ from typing import Dict, List
 import numpy as np
 import pytest
 from mmengine.config import Config
-
 from mmpose.registry import METRICS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 CONFIG = Path(__file__).parent / "configs" / "tiny_topdown_coco-mini.py"
 
 

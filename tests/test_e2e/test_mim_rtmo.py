@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,7 +70,6 @@ def test_mim_train_and_test_rtmo_s_on_coco_mini(tmp_path: Path, shared_data: Pat
 def test_mim_test_crowdpose_reports_crowd_ap(tmp_path: Path, shared_data: Path) -> None:
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-
     from mmpose.registry import MODELS
 
     config = REPO / "configs" / "rtmo-s_8xb32-700e_crowdpose.py"

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from test_distributed_cpu import data_options, make_tiny_synthetic, run_env
 
 CONFIG = Path(__file__).resolve().parent / "configs" / "tiny_synthetic_resume.py"

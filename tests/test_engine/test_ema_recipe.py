@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-
 from mmpose.registry import MODELS
 
 REPO = Path(__file__).resolve().parents[2]

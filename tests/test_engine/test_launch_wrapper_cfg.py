@@ -8,7 +8,6 @@ from mmengine.config import Config
 import rtmo_plugin  # noqa: F401
 from rtmo_plugin.engine import launch
 
-
 calls: List[str] = []
 
 

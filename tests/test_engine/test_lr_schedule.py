@@ -20,7 +20,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-
 from mmpose.registry import PARAM_SCHEDULERS
 
 REPO = Path(__file__).resolve().parents[2]

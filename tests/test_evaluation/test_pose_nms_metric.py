@@ -3,8 +3,8 @@ import contextlib
 import io
 
 import pytest
-
 from mmpose.registry import METRICS
+
 from rtmo_plugin.evaluation import PoseNMSCocoMetric, evaluate_coco_results
 
 #: known answer of shared/data/README.md (AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl)

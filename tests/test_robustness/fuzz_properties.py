@@ -19,7 +19,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
 from mmpose.registry import KEYPOINT_CODECS, TRANSFORMS
 
 K = 17

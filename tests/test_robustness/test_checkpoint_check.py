@@ -8,8 +8,11 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpose.registry import MODELS
 
-from rtmo_plugin.utils.checkpoint_check import (CheckpointMismatchError, check_checkpoint_compatibility,
-                                                extract_state_dict)
+from rtmo_plugin.utils.checkpoint_check import (
+    CheckpointMismatchError,
+    check_checkpoint_compatibility,
+    extract_state_dict,
+)
 
 from .toy_runner import ToyDataset, ToyModel, make_runner
 

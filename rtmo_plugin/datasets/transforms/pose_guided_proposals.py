@@ -3,8 +3,8 @@ from typing import Optional
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
+
 from rtmo_plugin.models.rmpe.pgpg import ALPHAPOSE_DPG, assign_atom, load_pgpg, sample_gmm
 
 

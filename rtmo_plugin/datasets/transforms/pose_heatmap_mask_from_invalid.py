@@ -4,8 +4,8 @@ from typing import Any, Dict, List
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
+
 from .instance_ops import is_affine, warp_points
 
 

@@ -4,7 +4,6 @@ from typing import Any, Dict, List, Optional, Union
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
 
 # cv2.flip codes

@@ -4,7 +4,6 @@ from typing import Any, Dict
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
 
 _LEVELS = np.arange(256, dtype=np.int16)

@@ -3,8 +3,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
+
 from .instance_ops import take_instances, visibility_flags
 
 

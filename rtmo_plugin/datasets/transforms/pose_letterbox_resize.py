@@ -4,8 +4,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
+
 from .instance_ops import box_corners, enclosing_boxes, warp_points
 from .pose_random_affine import centre_scale_matrix, udp_matrix
 

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import Compose
-
 from mmpose.registry import TRANSFORMS
+
 from .instance_ops import clip_boxes_, concat_instances, fetch_aux_samples, hide_outside_, scaled_instances
 
 

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import Compose
-
 from mmpose.registry import TRANSFORMS
+
 from .instance_ops import clip_boxes_, concat_instances, fetch_aux_samples, hide_outside_, scaled_instances
 
 # Which corner of each of the four tiles touches the mosaic centre, as the tile's offset from the centre in units

@@ -5,9 +5,9 @@ from typing import Any, Dict, Optional, Tuple, Union
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmpose.registry import TRANSFORMS
 from scipy.stats import truncnorm
 
-from mmpose.registry import TRANSFORMS
 from .instance_ops import box_corners, clip_boxes_, enclosing_boxes, hide_outside_, is_affine, warp_points
 
 _MODES = ("affine", "affine_udp", "perspective")

@@ -1,9 +1,9 @@
 """rtmo_plugin.engine.hooks."""
-from .stage_switch_hook import RTMOStageSwitchHook
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .channels_last_hook import ChannelsLastHook
 from .checkpoint_compat_hook import CheckpointCompatibilityHook
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
-from .channels_last_hook import ChannelsLastHook
+from .stage_switch_hook import RTMOStageSwitchHook
 
 __all__: list = ["RTMOStageSwitchHook", "AtomicCheckpointHook", "CheckpointCompatibilityHook", "NonFiniteLossError",
                  "NonFiniteLossHook", "ChannelsLastHook"]

@@ -8,10 +8,9 @@ import torch.nn.functional as F
 from mmengine import MessageHub
 from mmengine.dist import broadcast, get_dist_info
 from mmengine.structures import PixelData
-from torch import Tensor
-
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
+from torch import Tensor
 
 
 @MODELS.register_module()

@@ -19,9 +19,9 @@ from typing import Dict, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
+from mmpose.utils.typing import ConfigType, OptMultiConfig
 from torch import Tensor, nn
 
-from mmpose.utils.typing import ConfigType, OptMultiConfig
 from ..utils.box_ops import bbox_xyxy_to_cs
 from .gau import GatedAttentionUnit
 from .sine_encoding import SineBinEncoding

@@ -5,10 +5,10 @@ import numpy as np
 import torch
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
-from torch import Tensor
-
 from mmpose.registry import MODELS, TASK_UTILS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
 from ..utils.box_ops import decode_bboxes, decode_keypoints, encode_bboxes, filter_by_score, greedy_nms
 from .dcc import DCC
 from .rtmo_head_module import RTMOHeadModule, flatten_levels

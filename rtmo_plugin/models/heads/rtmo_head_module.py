@@ -10,9 +10,8 @@ from typing import List, Sequence, Tuple
 import torch
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
-from torch import Tensor, nn
-
 from mmpose.utils.typing import ConfigType, OptMultiConfig
+from torch import Tensor, nn
 
 
 class RTMOHeadModule(BaseModule):

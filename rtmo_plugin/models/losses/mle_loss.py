@@ -2,9 +2,8 @@
 from typing import Optional
 
 import torch
-from torch import Tensor, nn
-
 from mmpose.registry import MODELS
+from torch import Tensor, nn
 
 
 @MODELS.register_module()

@@ -2,8 +2,14 @@
 from .localization_net import AffineLocalizationNet
 from .parallel_sppe import FrozenPoseBranch, centred_heatmap_targets
 from .pose_nms import COCO_PARAMS, MPII_PARAMS, ParametricPoseNMS, PoseNMSResult
-from .spatial_transform import (apply_affine, detransform_theta, normalised_to_pixels,
-                                pixels_to_normalised, sdtn_sample, stn_sample)
+from .spatial_transform import (
+                                apply_affine,
+                                detransform_theta,
+                                normalised_to_pixels,
+                                pixels_to_normalised,
+                                sdtn_sample,
+                                stn_sample,
+)
 from .sstn import SSTNTopdownEstimator
 
 __all__ = [

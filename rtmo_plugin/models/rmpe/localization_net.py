@@ -3,9 +3,8 @@ from typing import Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
-from torch import Tensor, nn
-
 from mmpose.registry import MODELS
+from torch import Tensor, nn
 
 
 @MODELS.register_module()

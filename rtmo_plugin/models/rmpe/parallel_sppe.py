@@ -4,9 +4,8 @@ from typing import Optional
 import numpy as np
 import torch
 from mmengine.model import BaseModule
-from torch import Tensor
-
 from mmpose.registry import MODELS
+from torch import Tensor
 
 
 class FrozenPoseBranch(BaseModule):

@@ -24,9 +24,8 @@ from typing import NamedTuple, Optional, Tuple, Union
 import numpy as np
 import torch
 from mmengine.structures import InstanceData
-from torch import Tensor
-
 from mmpose.registry import TASK_UTILS
+from torch import Tensor
 
 ArrayLike = Union[Tensor, np.ndarray]
 

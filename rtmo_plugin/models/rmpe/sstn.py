@@ -4,14 +4,13 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 from mmengine.structures import PixelData
-from torch import Tensor
-
 from mmpose.evaluation.functional import keypoint_pck_accuracy, pose_pck_accuracy
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.models.utils.tta import flip_coordinates, flip_heatmaps
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig, SampleList
+from torch import Tensor
 
 from .parallel_sppe import FrozenPoseBranch, centred_heatmap_targets, stack_gt_keypoints
 from .spatial_transform import apply_affine, sdtn_sample, stn_sample

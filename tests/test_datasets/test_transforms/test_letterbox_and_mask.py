@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtmo_plugin.datasets.transforms import PoseHeatmapMaskFromInvalid, PoseLetterboxResize, PoseRandomAffine
+
 from .helpers import find_marker, marker_colour, synthetic_sample
 
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtmo_plugin.datasets.transforms import PoseMixUp, PoseMosaic
+
 from .helpers import find_marker, synthetic_sample
 from .strategies import keypoint_sets
 

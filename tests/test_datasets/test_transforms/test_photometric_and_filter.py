@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtmo_plugin.datasets.transforms import PoseHSVJitter, PoseInstanceFilter
+
 from .helpers import synthetic_sample
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True)

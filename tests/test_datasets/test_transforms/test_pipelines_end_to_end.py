@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from rtmo_plugin.testing.pipelines import config_pipeline
+
 from .helpers import coco_mini_dataset
 
 LABEL_KEYS = ("bboxes", "labels", "keypoints", "keypoints_visible", "areas")

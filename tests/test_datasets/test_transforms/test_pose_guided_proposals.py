@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
-
 from mmpose.registry import TRANSFORMS
+
 from rtmo_plugin.models.rmpe.pgpg import fit_pgpg, load_pgpg, save_pgpg
 
 

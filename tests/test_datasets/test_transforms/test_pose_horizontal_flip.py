@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtmo_plugin.datasets.transforms import PoseHorizontalFlip
+
 from .helpers import COCO_FLIP_INDICES, find_marker, marker_colour, synthetic_sample
 from .strategies import keypoint_sets
 

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from rtmo_plugin.datasets.transforms import PoseRandomAffine
 from rtmo_plugin.datasets.transforms.instance_ops import warp_points
+
 from .helpers import find_marker, marker_colour, synthetic_sample
 from .strategies import keypoint_sets
 

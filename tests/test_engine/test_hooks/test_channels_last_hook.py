@@ -5,9 +5,9 @@ from types import SimpleNamespace
 import torch
 from mmengine.registry import init_default_scope
 from mmengine.runner.priority import get_priority
+from mmpose.registry import HOOKS
 from torch import nn
 
-from mmpose.registry import HOOKS
 from rtmo_plugin.engine.hooks import ChannelsLastHook
 
 

@@ -12,8 +12,8 @@ from mmengine.config import Config
 from mmengine.dataset import BaseDataset
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-
 from mmpose.registry import DATASETS, MODELS, TRANSFORMS
+
 from rtmo_plugin.engine.hooks import RTMOStageSwitchHook
 from rtmo_plugin.engine.hooks.stage_switch_hook import get_dotted, set_dotted
 

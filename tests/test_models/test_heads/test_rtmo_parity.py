@@ -9,8 +9,13 @@ import pytest
 import torch
 from mmengine.structures import InstanceData, PixelData
 
-from rtmo_plugin.testing.reference import (as_numpy, build_plugin_model, build_reference_model, calibrate_classifier,
-                                           coco_mini_batch)
+from rtmo_plugin.testing.reference import (
+    as_numpy,
+    build_plugin_model,
+    build_reference_model,
+    calibrate_classifier,
+    coco_mini_batch,
+)
 
 INPUT = (320, 320)
 PRED_FIELDS = ("bboxes", "bbox_scores", "keypoints", "keypoint_scores", "keypoints_visible")

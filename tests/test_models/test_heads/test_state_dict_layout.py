@@ -2,8 +2,14 @@
 import pytest
 import torch
 
-from rtmo_plugin.testing.reference import (PLUGIN_CONFIGS, build_model_skeleton, build_plugin_model,
-                                           build_reference_model, count_parameters, state_dict_shapes)
+from rtmo_plugin.testing.reference import (
+    PLUGIN_CONFIGS,
+    build_model_skeleton,
+    build_plugin_model,
+    build_reference_model,
+    count_parameters,
+    state_dict_shapes,
+)
 from rtmo_plugin.utils import shared_data_dir
 
 # the released checkpoints' key lists live beside the shared data: ../shared/docs/state_dict_keys

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from mmpose.registry import TASK_UTILS
+
 from rtmo_plugin.models.rmpe import ParametricPoseNMS
 
 K = 17

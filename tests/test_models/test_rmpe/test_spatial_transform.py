@@ -1,9 +1,15 @@
 """STN / SDTN geometry: γ inverts θ for points and images; gradients flow to θ."""
+import pytest
 import torch
 
-from rtmo_plugin.models.rmpe import (apply_affine, detransform_theta, normalised_to_pixels,
-                                     pixels_to_normalised, sdtn_sample, stn_sample)
-import pytest
+from rtmo_plugin.models.rmpe import (
+    apply_affine,
+    detransform_theta,
+    normalised_to_pixels,
+    pixels_to_normalised,
+    sdtn_sample,
+    stn_sample,
+)
 
 
 def _theta(b: int = 3) -> torch.Tensor:

@@ -5,8 +5,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-
 from mmpose.registry import DATASETS, MODELS
+
 from rtmo_plugin.models.rmpe import AffineLocalizationNet, centred_heatmap_targets
 
 CONFIG = 'configs/rmpe/sstn_tiny_coco-mini.py'

@@ -1,8 +1,15 @@
 """Box/keypoint decoding, IoU, NMS and score filtering helpers."""
 import torch
 
-from rtmo_plugin.models.utils import (bbox_xyxy_to_cs, decode_bboxes, decode_keypoints, encode_bboxes, filter_by_score,
-                                      greedy_nms, pairwise_iou)
+from rtmo_plugin.models.utils import (
+    bbox_xyxy_to_cs,
+    decode_bboxes,
+    decode_keypoints,
+    encode_bboxes,
+    filter_by_score,
+    greedy_nms,
+    pairwise_iou,
+)
 
 
 def _priors(n=6):
