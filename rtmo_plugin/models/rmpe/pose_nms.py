@@ -155,18 +155,12 @@ class ParametricPoseNMS:
             match_thr, alpha, score_thr = p['match_thr'], p['alpha'], p['score_thr']
             merge_score, merge_max_px = p['merge_score'], p['merge_max_px']
             output_filter, min_joints = p['output_filter'], p['min_joints']
-        if normalisation not in ('box', 'pixel'):
-            raise ValueError("ParametricPoseNMS: normalisation must be 'box' or 'pixel', "
-                             f'got {normalisation!r}')
-        if rank_by not in ('keypoint_mean', 'score'):
-            raise ValueError("ParametricPoseNMS: rank_by must be 'keypoint_mean' or 'score', "
-                             f'got {rank_by!r}')
-        if merge_score not in ('weighted', 'max'):
-            raise ValueError("ParametricPoseNMS: merge_score must be 'weighted' or 'max', "
-                             f'got {merge_score!r}')
-        if output_filter not in ('max', 'count'):
-            raise ValueError("ParametricPoseNMS: output_filter must be 'max' or 'count', "
-                             f'got {output_filter!r}')
+        for name, value, choices in (('normalisation', normalisation, ('box', 'pixel')),
+                                     ('rank_by', rank_by, ('keypoint_mean', 'score')),
+                                     ('merge_score', merge_score, ('weighted', 'max')),
+                                     ('output_filter', output_filter, ('max', 'count'))):
+            if value not in choices:
+                raise ValueError(f'ParametricPoseNMS: {name} must be one of {choices}, got {value!r}')
         if min_joints < 1:
             raise ValueError(f'ParametricPoseNMS: min_joints must be >= 1, got {min_joints}')
         for name, value in (('sigma1', sigma1), ('sigma2', sigma2), ('alpha', alpha)):
