@@ -56,6 +56,15 @@ class PosePrediction:
                    np.zeros((0, 4), np.float32), np.zeros((0,), np.float32))
 
 
+def image_labels(count: int, names: Optional[Sequence[str]] = None) -> List[str]:
+    """How messages refer to ``count`` images: their ``names``, else ``images[i]``; a wrong length is an error."""
+    if names is None:
+        return [f"images[{i}]" for i in range(count)]
+    if len(names) != count:
+        raise ValueError(f"got {count} images but {len(names)} names")
+    return [str(name) for name in names]
+
+
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -122,21 +131,25 @@ class RTMOInferencer:
         """Keypoint names/skeleton of the model (empty when the checkpoint had none)."""
         return dict(getattr(self.model, "dataset_meta", None) or {})
 
-    def __call__(self, images: Sequence[np.ndarray]) -> List[PosePrediction]:
+    def __call__(self, images: Sequence[np.ndarray], names: Optional[Sequence[str]] = None
+                 ) -> List[PosePrediction]:
         """Predict poses for a list of images.
 
         Args:
             images (Sequence[np.ndarray]): BGR images (see :mod:`rtmo_plugin.apis.image_inputs` for what is
                 accepted: grayscale, BGRA, uint16 and float are converted).
+            names (Sequence[str], optional): how error messages refer to the images (e.g. file names);
+                default ``images[i]``.
 
         Returns:
             list[PosePrediction]: one per image, in order.
         """
         if isinstance(images, np.ndarray):
             raise TypeError("pass a list of images, e.g. [img] (got a single numpy array)")
+        labels = image_labels(len(images), names)
         results: List[PosePrediction] = []
         for offset, chunk in zip(range(0, len(images), self.batch_size), _chunks(list(images), self.batch_size)):
-            prepared = [letterbox(to_bgr_uint8(img, f"images[{offset + i}]"), self.input_size)
+            prepared = [letterbox(to_bgr_uint8(img, labels[offset + i]), self.input_size)
                         for i, img in enumerate(chunk)]
             canvases = np.stack([c for c, _ in prepared])  # (B, H, W, 3) uint8
             infos = [info for _, info in prepared]
