@@ -1,12 +1,13 @@
 """The demo loop behind ``tools/demo.py``: read frames, infer in batches, draw, write images/video + JSON."""
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import cv2
 
 from ..evaluation.coco_results import to_coco_results, write_json
 from .image_inputs import to_bgr_uint8
 from .inferencer import RTMOInferencer
+from .rmpe_inferencer import RMPEInferencer
 from .sources import Frame, FrameSource
 from .visualization import draw_poses, skeleton_from_meta
 
@@ -17,15 +18,16 @@ def _image_id(frame: Frame, source: FrameSource):
     return int(stem) if not source.is_stream and stem.isdigit() else frame.index
 
 
-def run_demo(inferencer: RTMOInferencer, source: FrameSource, out_dir: Path, kpt_thr: float = 0.3,
-             progress: bool = True, save_vis: bool = True) -> Dict:
+def run_demo(inferencer: Union[RTMOInferencer, RMPEInferencer], source: FrameSource, out_dir: Path,
+             kpt_thr: float = 0.3, progress: bool = True, save_vis: bool = True) -> Dict:
     """Run pose estimation over ``source`` and write the outputs into ``out_dir``.
 
     Writes ``out_dir/<image name>`` (images/folders) or ``out_dir/<stem>.mp4`` (videos/webcams) with skeletons,
     boxes and scores drawn, and ``out_dir/<stem>_predictions.json`` (COCO results with ``file_name``).
 
     Args:
-        inferencer (RTMOInferencer): the model runner (its batch size sets how many frames go per call).
+        inferencer (RTMOInferencer | RMPEInferencer): the model runner (its batch size sets how many frames go per
+            call; it gets the frames' names too, which RMPE's file box sources match).
         source (FrameSource): the frames.
         out_dir (Path): output folder (created).
         kpt_thr (float): keypoint score threshold for drawing.
@@ -44,11 +46,12 @@ def run_demo(inferencer: RTMOInferencer, source: FrameSource, out_dir: Path, kpt
     video_path = out_dir / f"{source.stem}.mp4"
     entries: List[Dict] = []
     frames = instances = 0
-    bar = tqdm(total=source.total, desc=f"RTMO {source.kind}", unit="frame", disable=not progress)
+    method = "RMPE" if isinstance(inferencer, RMPEInferencer) else "RTMO"
+    bar = tqdm(total=source.total, desc=f"{method} {source.kind}", unit="frame", disable=not progress)
 
     def flush(batch: List[Frame]) -> None:
         nonlocal writer, frames, instances
-        preds = inferencer([f.image for f in batch])
+        preds = inferencer([f.image for f in batch], names=[f.name for f in batch])
         for frame, pred in zip(batch, preds):
             entries.extend(to_coco_results(pred, _image_id(frame, source), extra=dict(file_name=frame.name)))
             frames += 1
