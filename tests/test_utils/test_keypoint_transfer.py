@@ -185,3 +185,21 @@ def test_wrong_source_keypoint_count_is_refused(coco_to_halpe) -> None:
     src, tgt, fresh, report, _ = coco_to_halpe
     with pytest.raises(KeypointTransferError, match="source keypoints"):
         transfer_keypoints(src.state_dict(), fresh, report.mapped, names(CROWDPOSE), names(HALPE))
+
+
+def test_probe_on_rtmo_s_finds_the_official_checkpoint_keypoint_tensors(repo_root) -> None:
+    """The K-dependent tensors the probe finds on RTMO-s are those of the official layout whose first dimension is
+    17, 34 or 17 x 128 (docs/state_dict_keys/rtmo-s.txt), except the OKS sigmas, which come from the config."""
+    key_list = repo_root.parent / "shared" / "docs" / "state_dict_keys" / "rtmo-s.txt"
+    if not key_list.is_file():
+        pytest.skip(f"{key_list} not found")
+    official = set()
+    for line in key_list.read_text().splitlines():
+        key, _, shape = line.partition("\t")
+        dims = [int(d) for d in shape.strip("[]").split(",") if d.strip()] if shape.startswith("[") else []
+        if dims and dims[0] in (17, 34, 17 * 128):
+            official.add(key)
+    cfg = Config.fromfile(str(repo_root / "configs" / "rtmo-s_8xb32-600e_coco.py"))
+    cfg.model.backbone.init_cfg = None
+    init_default_scope("mmpose")
+    assert set(keypoint_dependent_layout(cfg.model, 17)) == official - {"head.loss_oks.sigmas"}
