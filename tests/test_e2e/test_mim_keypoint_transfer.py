@@ -1,6 +1,6 @@
 """`mim train` of the CrowdPose-14 RTMO-s config from a COCO-17 checkpoint: load_from + CheckpointCompatibilityHook's
-keypoint_transfer (tiny input, 2 one-iteration epochs on the 2 crowdpose_mini photos); without the option the same
-checkpoint is refused."""
+keypoint_transfer (tiny input, 2 one-iteration epochs on the 2 crowdpose_mini photos, stage 1 only); without the
+option the same checkpoint is refused."""
 import json
 import os
 import subprocess
@@ -60,8 +60,9 @@ def crowdpose_options(root: Path, ckpt: Path) -> list:
         f"train_dataloader.dataset.pipeline.3.img_scale={S}",
         f"train_dataloader.dataset.pipeline.7.encoder.input_size={S}",
         f"val_dataloader.dataset.pipeline.1.input_size={S}", f"test_dataloader.dataset.pipeline.1.input_size={S}",
-        "custom_hooks.0.num_last_epochs=0", f"custom_hooks.0.new_train_pipeline.1.input_size={S}",
-        f"custom_hooks.0.new_train_pipeline.6.encoder.input_size={S}",
+        # no stage-2 pipeline: its PoseHeatmapMaskFromInvalid fails on crowdpose_mini's annotations (not this test's
+        # subject); the stage switch is tested on COCO in test_mim_rtmo.py
+        "custom_hooks.0.num_last_epochs=None",
         "train_cfg.max_epochs=2", "train_cfg.val_interval=2", "default_hooks.checkpoint.interval=2",
         f"load_from={ckpt}",
     ]
@@ -85,6 +86,6 @@ def test_mim_train_crowdpose_from_coco17_checkpoint(tmp_path: Path, shared_data:
 def test_mim_train_refuses_the_same_checkpoint_without_the_option(tmp_path: Path, shared_data: Path,
                                                                   coco17_checkpoint) -> None:
     opts = crowdpose_options(shared_data / "crowdpose_mini", coco17_checkpoint)
-    with pytest.raises(AssertionError, match="CheckpointMismatchError"):
+    with pytest.raises(AssertionError, match=r"vs \[14, 128\](.|\n)*keypoint_transfer=dict\(source_metainfo"):
         _mim("train", "mmpose", str(CROWDPOSE), "--work-dir", str(tmp_path / "w"), "--cfg-options", *opts,
              cwd=REPO)
