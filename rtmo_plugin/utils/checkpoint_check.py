@@ -158,6 +158,11 @@ def check_checkpoint_compatibility(model: Union[nn.Module, Mapping[str, Any]],
         hint = ("\nUse a checkpoint trained with this config (same variant and keypoint set), or pass "
                 "allow_missing/allow_unexpected/ignore_keys to CheckpointCompatibilityHook for a deliberate "
                 "partial load.")
+        kpts = [re.search(r"(\d+) keypoints", d or "") for d in (result.checkpoint_desc, result.model_desc)]
+        if all(kpts) and kpts[0].group(1) != kpts[1].group(1):
+            hint += ("\nFor a checkpoint of another keypoint set on purpose: CheckpointCompatibilityHook("
+                     "keypoint_transfer=dict(source_metainfo=<its metainfo file>)) maps it by keypoint name "
+                     "(docs/custom_keypoints.md).")
         raise CheckpointMismatchError(result.format(source or "checkpoint") + hint)
     return result
 

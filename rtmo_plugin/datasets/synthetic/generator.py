@@ -10,6 +10,9 @@ Annotations follow COCO keypoints: ``keypoints`` = 17 x (x, y, v) with v = 2 vis
 person or an occluder painted over it, 0 outside the image (then x = y = 0); ``bbox`` (xywh) and ``area`` from the
 person's visible pixels; ``segmentation`` = polygons of the visible mask; ``num_keypoints`` = #(v > 0). Persons with
 no visible pixel are dropped.
+
+``keypoint_set='halpe26'`` draws the same figures with the Halpe-26 keypoints (:mod:`.halpe26`): 26 x (x, y, v), the
+first 17 at the COCO-17 generator's coordinates, and shoes painted under the ankles.
 """
 import json
 from dataclasses import dataclass
@@ -19,12 +22,21 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .figure import COCO_SKELETON_1BASED, KEYPOINT_NAMES, NUM_KEYPOINTS, sample_figure
+from .figure import COCO_SKELETON_1BASED, KEYPOINT_NAMES, sample_figure
+from .halpe26 import HALPE26_KEYPOINT_NAMES, HALPE26_SKELETON_1BASED, halpe_extra_keypoints
 from .render import OCCLUDER_LABEL, draw_figure, draw_occluder, textured_background
 
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 #: bumped whenever the same seed would draw different images or labels (cached demo data is then regenerated)
 GENERATOR_VERSION = 3
+#: keypoint set name -> (keypoint names, 1-based skeleton)
+KEYPOINT_SETS = {"coco17": (KEYPOINT_NAMES, COCO_SKELETON_1BASED),
+                 "halpe26": (HALPE26_KEYPOINT_NAMES, HALPE26_SKELETON_1BASED)}
+
+
+def _check_keypoint_set(keypoint_set: str) -> None:
+    if keypoint_set not in KEYPOINT_SETS:
+        raise ValueError(f"keypoint_set must be one of {sorted(KEYPOINT_SETS)}, got {keypoint_set!r}")
 
 
 @dataclass
@@ -86,16 +98,20 @@ def _place_pelvis(rng: np.random.Generator, fh: float, size: Tuple[int, int],
     return pos
 
 
-def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.ndarray, List[dict]]:
+def render_image(rng: np.random.Generator, cfg: SyntheticConfig,
+                 keypoint_set: str = "coco17") -> Tuple[np.ndarray, List[dict]]:
     """Draw one image and its person annotations (without ids).
 
     Args:
         rng: random generator for this image.
         cfg: generator settings.
+        keypoint_set: 'coco17' (default) or 'halpe26' (same figures, 9 more points, shoes painted).
 
     Returns:
         tuple: (H, W, 3) uint8 BGR image, list of annotation dicts (keypoints, bbox, area, segmentation, ...).
     """
+    _check_keypoint_set(keypoint_set)
+    num_keypoints = len(KEYPOINT_SETS[keypoint_set][0])
     w, h = cfg.image_size
     img = textured_background(rng, (w, h), cfg.background_contrast)
     label = np.zeros((h, w), dtype=np.uint8)
@@ -105,7 +121,10 @@ def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.nda
     for i, fh in enumerate(heights):
         px, py = _place_pelvis(rng, fh, (w, h), [(f.keypoints[11:13].mean(0), f.height) for f in figures], cfg)
         fig = sample_figure(rng, (px, py), fh)
-        draw_figure(img, label, fig, i + 1, rng)
+        extra = halpe_extra_keypoints(fig) if keypoint_set == "halpe26" else None
+        draw_figure(img, label, fig, i + 1, rng, extra)
+        if extra is not None:
+            fig.keypoints = np.concatenate([fig.keypoints, extra])
         figures.append(fig)
     if rng.random() < cfg.occluder_prob:
         for _ in range(int(rng.integers(1, 3))):
@@ -120,7 +139,7 @@ def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.nda
             continue
         ys, xs = np.nonzero(mask)
         x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-        kps = np.zeros((NUM_KEYPOINTS, 3), dtype=np.float64)
+        kps = np.zeros((num_keypoints, 3), dtype=np.float64)
         for k, (x, y) in enumerate(fig.keypoints):
             if not (0 <= x < w and 0 <= y < h):
                 continue  # truncated: not labelled
@@ -139,14 +158,16 @@ def render_image(rng: np.random.Generator, cfg: SyntheticConfig) -> Tuple[np.nda
     return img, anns
 
 
-def coco_categories() -> List[dict]:
-    """The COCO 'person' category with the 17 keypoint names and the skeleton."""
-    return [dict(id=1, name="person", supercategory="person", keypoints=list(KEYPOINT_NAMES),
-                 skeleton=[list(p) for p in COCO_SKELETON_1BASED])]
+def coco_categories(keypoint_set: str = "coco17") -> List[dict]:
+    """The COCO 'person' category with the keypoint names and the skeleton of ``keypoint_set``."""
+    _check_keypoint_set(keypoint_set)
+    names, skeleton = KEYPOINT_SETS[keypoint_set]
+    return [dict(id=1, name="person", supercategory="person", keypoints=list(names),
+                 skeleton=[list(p) for p in skeleton])]
 
 
 def generate_split(out_dir: Path, split: str, num_images: int, seed: int = 0,
-                   cfg: Optional[SyntheticConfig] = None, progress: bool = True) -> Path:
+                   cfg: Optional[SyntheticConfig] = None, progress: bool = True, keypoint_set: str = "coco17") -> Path:
     """Write ``out_dir/<split>/*.jpg`` and ``out_dir/annotations/<split>.json``.
 
     Args:
@@ -156,6 +177,7 @@ def generate_split(out_dir: Path, split: str, num_images: int, seed: int = 0,
         seed: dataset seed.
         cfg: generator settings (defaults: :class:`SyntheticConfig`).
         progress: show a tqdm progress bar.
+        keypoint_set: 'coco17' (default) or 'halpe26'.
 
     Returns:
         Path: the annotation file.
@@ -178,7 +200,7 @@ def generate_split(out_dir: Path, split: str, num_images: int, seed: int = 0,
         indices = tqdm(indices, desc=f"synthetic {split}", unit="img")
     for i in indices:
         rng = np.random.default_rng([seed, SPLIT_IDS[split], i])
-        img, anns = render_image(rng, cfg)
+        img, anns = render_image(rng, cfg, keypoint_set)
         image_id = SPLIT_IDS[split] * 1_000_000 + i + 1
         name = f"{image_id:012d}.jpg"
         cv2.imwrite(str(img_dir / name), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
@@ -188,14 +210,16 @@ def generate_split(out_dir: Path, split: str, num_images: int, seed: int = 0,
             annotations.append(ann)
     ann_file = Path(out_dir) / "annotations" / f"{split}.json"
     ann_file.write_text(json.dumps(dict(info=dict(description=f"rtmo-plugin synthetic figures, seed {seed}"),
-                                        images=images, annotations=annotations, categories=coco_categories())))
+                                        images=images, annotations=annotations,
+                                        categories=coco_categories(keypoint_set))))
     return ann_file
 
 
 def dataset_summary(ann_file: Path) -> Dict[str, float]:
     """Counts for a generated annotation file: images, people, labelled/visible keypoints per person."""
     data = json.loads(Path(ann_file).read_text())
-    kps = np.array([a["keypoints"] for a in data["annotations"]]).reshape(-1, NUM_KEYPOINTS, 3)
+    num_keypoints = len(data["categories"][0]["keypoints"])
+    kps = np.array([a["keypoints"] for a in data["annotations"]]).reshape(-1, num_keypoints, 3)
     return dict(images=len(data["images"]), people=len(data["annotations"]),
                 labelled_per_person=float((kps[..., 2] > 0).sum(1).mean()) if len(kps) else 0.0,
                 visible_per_person=float((kps[..., 2] == 2).sum(1).mean()) if len(kps) else 0.0)

@@ -4,7 +4,7 @@ Every person is painted twice: into the BGR image (shaded limbs, torso, head wit
 geometry, into an integer label map (``0`` background, ``i + 1`` person ``i``, ``255`` occluder). The label map gives
 each person's visible mask (its area and box) and tells which keypoints are hidden by a nearer person or an occluder.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -66,7 +66,8 @@ def _label_line(label: np.ndarray, a: np.ndarray, b: np.ndarray, thickness: int,
     cv2.line(label, tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b), value, max(1, thickness))
 
 
-def draw_figure(img: np.ndarray, label: np.ndarray, fig: Figure, value: int, rng: np.random.Generator) -> None:
+def draw_figure(img: np.ndarray, label: np.ndarray, fig: Figure, value: int, rng: np.random.Generator,
+                extra: Optional[np.ndarray] = None) -> None:
     """Paint one figure into ``img`` (BGR uint8, in place) and ``value`` into ``label`` (uint8, in place).
 
     Args:
@@ -75,6 +76,8 @@ def draw_figure(img: np.ndarray, label: np.ndarray, fig: Figure, value: int, rng
         fig: the posed figure.
         value: label value of this person (1..254).
         rng: random generator (clothing colours).
+        extra: (9, 2) Halpe-26 added points; when given, shoes are painted under the ankles (no random draw, so
+            the figure's other pixels and the random stream stay those of the COCO-17 generator).
     """
     kp, h = fig.keypoints.astype(np.float64), fig.height
     colors = [rng.uniform(20, 235, 3), np.array([90, 140, 200]) * rng.uniform(0.6, 1.2), rng.uniform(20, 235, 3)]
@@ -97,6 +100,10 @@ def draw_figure(img: np.ndarray, label: np.ndarray, fig: Figure, value: int, rng
         center = tuple(int(round(v)) for v in kp[j])
         cv2.circle(img, center, rad, tuple(float(c) for c in np.clip(colors[slot] * 0.8, 0, 255)), -1, cv2.LINE_AA)
         cv2.circle(label, center, rad, value, -1)
+    if extra is not None:
+        from .halpe26 import draw_feet
+
+        draw_feet(img, label, fig, extra, value, colors[2] * 0.45)
     # neck and head (a shaded disc), face marks
     r = fig.head_radius
     neck = (kp[5] + kp[6]) / 2
