@@ -36,7 +36,8 @@ def parse_args() -> argparse.Namespace:
 def _variants(names):
     from rtmo_plugin.deploy.quantize import DEFAULT_KEEP_FLOAT, PARTS
 
-    table = {"none": (), "default": DEFAULT_KEEP_FLOAT, "all_head_dcc": tuple(p for p in PARTS if p != "encoder")}
+    table = {"none": (), "default": DEFAULT_KEEP_FLOAT, "all_head_dcc": tuple(p for p in PARTS if p != "encoder"),
+             "all": tuple(PARTS)}
     for part in PARTS:
         table[f"keep:{part}"] = (part,)  # only this part in float
         table[f"default-{part}"] = tuple(p for p in DEFAULT_KEEP_FLOAT if p != part)  # default, this part in int8
@@ -82,6 +83,12 @@ def main() -> None:
     report = dict(float32=float_ap, calibration_images=len(calib), variants={})
     print(f"float32 (OpenVINO f32): kpt AP {float_ap['kpt_AP']:.4f}, box AP {float_ap['box_AP']:.4f}, "
           f"{int(float_ap['num_predictions'])} predictions")
+    bf16 = RTMOInferencer(model, mode="bf16", onnx_path=onnx_path, num_threads=args.threads, batch_size=1)
+    bf16_preds, bf16_ap = evaluate(bf16)
+    report["bf16"] = dict(**bf16_ap, **instance_agreement(float_preds, bf16_preds),
+                          d_kpt_AP=bf16_ap["kpt_AP"] - float_ap["kpt_AP"])
+    print(f"bf16 (OpenVINO bf16): kpt AP {bf16_ap['kpt_AP']:.4f} ({report['bf16']['d_kpt_AP']:+.4f}), "
+          f"OKS vs f32 median {report['bf16']['oks_median']:.4f} p5 {report['bf16']['oks_p5']:.4f}", flush=True)
     for name, keep in _variants(args.variants).items():
         start = time.perf_counter()
         path = quantize_rtmo(onnx_path, calib, work / f"int8_{name.replace(':', '_')}.xml", keep_float=keep,

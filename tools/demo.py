@@ -15,7 +15,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--input", required=True, help="image file, image folder, video file or webcam index")
     parser.add_argument("--out-dir", default="outputs/demo", help="where drawings and the JSON go")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
-    parser.add_argument("--mode", default="fast", choices=["eval", "fast", "onnx", "openvino", "int8"],
+    parser.add_argument("--mode", default="fast", choices=["eval", "fast", "onnx", "openvino", "bf16", "int8"],
                         help="inference backend (docs/deploy_cpu.md: which to use where)")
     parser.add_argument("--int8-model", default=None, help="quantised model for --mode int8 (tools/quantize.py)")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime / OpenVINO threads")

@@ -14,8 +14,9 @@ Example::
 Modes: ``'eval'`` runs the estimator's own ``test_step`` (reference semantics), ``'fast'`` the BN-folded batched
 :class:`~rtmo_plugin.deploy.FastRTMO`, ``'onnx'`` the exported graph in onnxruntime (given ``onnx_path`` or
 exported on the fly), ``'openvino'`` the same graph in OpenVINO at float32, ``'int8'`` a post-training-quantised
-graph (``int8_path``, made by ``tools/quantize.py``) in OpenVINO. All modes share the letterbox and the mapping back
-to image pixels. See docs/deploy_cpu.md for which mode to use where.
+graph (``int8_path``, made by ``tools/quantize.py``) in OpenVINO, ``'bf16'`` the float graph in OpenVINO with its
+layers in bfloat16 (CPUs with AMX or AVX-512 BF16). All modes share the letterbox and the mapping back to image
+pixels. See docs/deploy_cpu.md for which mode to use where.
 """
 import tempfile
 from dataclasses import dataclass
@@ -31,9 +32,9 @@ from ..deploy.openvino_runtime import openvino_compile, run_openvino
 from .image_inputs import LetterboxInfo, letterbox, to_bgr_uint8
 from .model_loading import load_model, resolve_device
 
-MODES = ("eval", "fast", "onnx", "openvino", "int8")
+MODES = ("eval", "fast", "onnx", "openvino", "bf16", "int8")
 #: modes that run an exported graph on the CPU (the torch model is only needed to export it)
-GRAPH_MODES = ("onnx", "openvino", "int8")
+GRAPH_MODES = ("onnx", "openvino", "bf16", "int8")
 INT8_HINT = ("mode='int8' needs a quantised model: export the float graph with `python tools/export_onnx.py CONFIG "
              "--checkpoint CKPT --out model.onnx`, quantise it with `python tools/quantize.py model.onnx --images "
              "FOLDER --out model_int8.xml`, then pass int8_path='model_int8.xml' (demo CLI: --int8-model)")
@@ -76,8 +77,8 @@ class RTMOInferencer:
         model (nn.Module | None): a built ``BottomupPoseEstimator`` (eval mode); or give ``config``.
         config (str | Path | None): config file, used when ``model`` is None.
         checkpoint (str | Path | None): weights for ``config`` (ours or official RTMO).
-        device (str): 'cpu' or 'cuda[:N]' ('onnx', 'openvino' and 'int8' always run on the CPU).
-        mode (str): 'eval', 'fast', 'onnx', 'openvino' or 'int8'.
+        device (str): 'cpu' or 'cuda[:N]' ('onnx', 'openvino', 'bf16' and 'int8' always run on the CPU).
+        mode (str): 'eval', 'fast', 'onnx', 'openvino', 'bf16' or 'int8'.
         batch_size (int): images per forward pass.
         score_thr (float | None): instance score threshold (default: the model's test_cfg, RTMO 0.1).
         nms_thr (float | None): NMS IoU threshold (default: test_cfg, RTMO 0.65).
@@ -125,16 +126,17 @@ class RTMOInferencer:
         self._tmpdir = None
         if mode == "fast":
             self.fast = convert_to_fast(model, self.input_size, cfg.get("score_thr"), cfg.get("nms_thr"))
-        if mode in ("onnx", "openvino") and onnx_path is None:
+        if mode in ("onnx", "openvino", "bf16") and onnx_path is None:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="rtmo_onnx_")
             exportable = convert_to_fast(model.cpu(), self.input_size, cfg.get("score_thr"), cfg.get("nms_thr"),
                                          kernels="torch")
             onnx_path = export_onnx(exportable, Path(self._tmpdir.name) / "rtmo.onnx")
         if mode == "onnx":
             self.session = onnx_session(onnx_path, num_threads)
-        elif mode in ("openvino", "int8"):
-            # f32 explicitly: on AMX / AVX-512 BF16 CPUs OpenVINO would otherwise run the float layers in bf16
-            self.compiled = openvino_compile(onnx_path if mode == "openvino" else int8_path, num_threads, "f32")
+        elif mode in ("openvino", "bf16", "int8"):
+            # precision explicit: on AMX / AVX-512 BF16 CPUs OpenVINO would otherwise pick bf16 for f32 by itself
+            self.compiled = openvino_compile(int8_path if mode == "int8" else onnx_path, num_threads,
+                                             "bf16" if mode == "bf16" else "f32")
 
     @property
     def dataset_meta(self) -> dict:

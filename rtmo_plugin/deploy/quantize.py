@@ -24,19 +24,28 @@ from .openvino_runtime import require_openvino
 PARTS: Dict[str, Tuple[str, ...]] = {
     # the class-logit 1x1 convs of both levels: instance score = sigmoid(logit)
     "score": (r"^/dense_head/cls_outs\.\d+/.*",),
+    # the 3x3 convs of the class branch that feed the class-logit convs
+    "score_branch": (r"^/dense_head/cls_convs\.\d+/.*",),
+    # the 3x3 convs of the pose branch
+    "pose_branch": (r"^/dense_head/pose_convs\.\d+/.*",),
     # the stacked 1x1 output convs of the pose branch: box offsets, keypoint visibility logits, pose vectors
     "pose_outputs": (r"^/dense_head/pose_outs\.\d+/.*",),
     # the DCC's input projection (pose vector -> K keypoint features)
     "dcc_input": (r"^/dcc/pose_to_kpts/.*",),
     # the DCC's gated attention unit over the K keypoint tokens (uv, q.k^T, kernel.v, o)
     "dcc_gau": (r"^/dcc/(uv|o|gau_act)/.*", r"^/dcc/MatMul(_1)?$"),
-    # the DCC's bin classifier: features x bin encodings -> softmax over bins -> expected coordinate
-    "dcc_bins": (r"^/dcc/MatMul_[2-7]$",),
+    # the DCC's bin classifier: bin positions, sine encodings, logits, softmax over bins (Exp, its sum + eps, Div),
+    # expected coordinate: every DCC node outside the GAU and the input projection, element-wise ones included
+    "dcc_bins": (r"^/dcc/(?!uv/|o/|gau_act/|pose_to_kpts/|MatMul(_1)?$).*",),
+    # the dense decode: sigmoid scores, box offsets x stride + prior, exp(log-size) x stride
+    "decode": (r"^/dense_head/(?!cls_|pose_)[^/]*$",),
+    # the whole neck (HybridEncoder: encoder layer, FPN and PAN convs)
+    "neck": (r"^/neck/.*",),
     # the neck's transformer encoder layer (self-attention + FFN on the stride-32 level)
     "encoder": (r"^/neck/encoder\..*",),
 }
 #: parts kept in float unless told otherwise (measured: docs/deploy_cpu.md, experiments/int8_ablation.py)
-DEFAULT_KEEP_FLOAT: Tuple[str, ...] = ("score", "pose_outputs", "dcc_input", "dcc_gau", "dcc_bins")
+DEFAULT_KEEP_FLOAT: Tuple[str, ...] = ("score", "pose_outputs", "decode", "dcc_input", "dcc_gau", "dcc_bins")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -59,8 +68,8 @@ def keep_float_patterns(parts: Sequence[str]) -> List[str]:
     return [pattern for part in parts for pattern in PARTS[part]]
 
 
-def matching_nodes(model: Any, parts: Sequence[str], op_types: Sequence[str] = ("Convolution", "MatMul")
-                   ) -> Dict[str, List[str]]:
+def matching_nodes(model: Any, parts: Sequence[str],
+                   op_types: Sequence[str] = ("Convolution", "GroupConvolution", "MatMul")) -> Dict[str, List[str]]:
     """Names of the ``op_types`` nodes of an ``openvino.Model`` each part matches (to check the patterns).
 
     Args:
@@ -71,7 +80,7 @@ def matching_nodes(model: Any, parts: Sequence[str], op_types: Sequence[str] = (
     Returns:
         dict[str, list[str]]: part -> matched node names.
     """
-    names = [op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() in op_types]
+    names = [op.get_friendly_name() for op in model.get_ordered_ops() if not op_types or op.get_type_name() in op_types]
     return {part: [n for n in names if any(re.match(p, n) for p in PARTS[part])] for part in parts}
 
 
