@@ -26,7 +26,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--input", required=True, help="image file, image folder, video file or webcam index")
     parser.add_argument("--out-dir", default="outputs/demo", help="where drawings and the JSON go")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
-    parser.add_argument("--mode", default="fast", choices=["eval", "fast", "onnx"], help="inference backend")
+    parser.add_argument("--mode", default="fast", choices=["eval", "fast", "onnx", "openvino", "bf16", "int8"],
+                        help="inference backend (docs/deploy_cpu.md: which to use where)")
+    parser.add_argument("--int8-model", default=None, help="quantised model for --mode int8 (tools/quantize.py)")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime / OpenVINO threads")
     parser.add_argument("--batch-size", type=int, default=4, help="frames per forward pass")
     parser.add_argument("--score-thr", type=float, default=None,
                         help="RTMO instance score threshold, also for rtmo: boxes (default: config)")
@@ -42,15 +45,19 @@ def main() -> None:
     from rtmo_plugin.apis import FrameSource, RMPEInferencer, RTMOInferencer, box_source_from_spec, run_demo
 
     source = FrameSource(args.input, max_frames=args.max_frames)
-    if args.rmpe_boxes:
-        boxes = box_source_from_spec(args.rmpe_boxes, ann_file=args.ann, jitter=args.box_jitter, seed=args.jitter_seed,
-                                     device=args.device, mode=args.mode, batch_size=args.batch_size,
-                                     score_thr=args.score_thr)
-        inferencer = RMPEInferencer(boxes, config=args.config, checkpoint=args.checkpoint, device=args.device,
-                                    batch_size=args.batch_size, box_score_thr=args.box_thr)
-    else:
-        inferencer = RTMOInferencer(config=args.config, checkpoint=args.checkpoint, device=args.device,
-                                    mode=args.mode, batch_size=args.batch_size, score_thr=args.score_thr)
+    try:
+        if args.rmpe_boxes:
+            boxes = box_source_from_spec(args.rmpe_boxes, ann_file=args.ann, jitter=args.box_jitter,
+                                         seed=args.jitter_seed, device=args.device, mode=args.mode,
+                                         batch_size=args.batch_size, score_thr=args.score_thr)
+            inferencer = RMPEInferencer(boxes, config=args.config, checkpoint=args.checkpoint, device=args.device,
+                                        batch_size=args.batch_size, box_score_thr=args.box_thr)
+        else:
+            inferencer = RTMOInferencer(config=args.config, checkpoint=args.checkpoint, device=args.device,
+                                        mode=args.mode, batch_size=args.batch_size, score_thr=args.score_thr,
+                                        int8_path=args.int8_model, num_threads=args.threads)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        raise SystemExit(f"demo.py: {exc}") from None
     summary = run_demo(inferencer, source, Path(args.out_dir), kpt_thr=args.kpt_thr,
                        progress=not args.no_progress, save_vis=not args.no_vis)
     print(f"{summary['frames']} frames, {summary['instances']} people -> {summary['json']}"

@@ -13,7 +13,10 @@ Example::
 
 Modes: ``'eval'`` runs the estimator's own ``test_step`` (reference semantics), ``'fast'`` the BN-folded batched
 :class:`~rtmo_plugin.deploy.FastRTMO`, ``'onnx'`` the exported graph in onnxruntime (given ``onnx_path`` or
-exported on the fly). All modes share the letterbox and the mapping back to image pixels.
+exported on the fly), ``'openvino'`` the same graph in OpenVINO at float32, ``'int8'`` a post-training-quantised
+graph (``int8_path``, made by ``tools/quantize.py``) in OpenVINO, ``'bf16'`` the float graph in OpenVINO with its
+layers in bfloat16 (CPUs with AMX or AVX-512 BF16). All modes share the letterbox and the mapping back to image
+pixels. See docs/deploy_cpu.md for which mode to use where.
 """
 import tempfile
 from dataclasses import dataclass
@@ -25,10 +28,16 @@ import torch
 from torch import nn
 
 from ..deploy import convert_to_fast, export_onnx, onnx_session, run_onnx
+from ..deploy.openvino_runtime import openvino_compile, run_openvino
 from .image_inputs import LetterboxInfo, letterbox, to_bgr_uint8
 from .model_loading import load_model, resolve_device
 
-MODES = ("eval", "fast", "onnx")
+MODES = ("eval", "fast", "onnx", "openvino", "bf16", "int8")
+#: modes that run an exported graph on the CPU (the torch model is only needed to export it)
+GRAPH_MODES = ("onnx", "openvino", "bf16", "int8")
+INT8_HINT = ("mode='int8' needs a quantised model: export the float graph with `python tools/export_onnx.py CONFIG "
+             "--checkpoint CKPT --out model.onnx`, quantise it with `python tools/quantize.py model.onnx --images "
+             "FOLDER --out model_int8.xml`, then pass int8_path='model_int8.xml' (demo CLI: --int8-model)")
 
 
 @dataclass
@@ -77,31 +86,38 @@ class RTMOInferencer:
         model (nn.Module | None): a built ``BottomupPoseEstimator`` (eval mode); or give ``config``.
         config (str | Path | None): config file, used when ``model`` is None.
         checkpoint (str | Path | None): weights for ``config`` (ours or official RTMO).
-        device (str): 'cpu' or 'cuda[:N]' ('onnx' mode always runs on the CPU).
-        mode (str): 'eval', 'fast' or 'onnx'.
+        device (str): 'cpu' or 'cuda[:N]' ('onnx', 'openvino', 'bf16' and 'int8' always run on the CPU).
+        mode (str): 'eval', 'fast', 'onnx', 'openvino', 'bf16' or 'int8'.
         batch_size (int): images per forward pass.
         score_thr (float | None): instance score threshold (default: the model's test_cfg, RTMO 0.1).
         nms_thr (float | None): NMS IoU threshold (default: test_cfg, RTMO 0.65).
-        onnx_path (str | Path | None): exported model for 'onnx' mode; exported to a temp file when None.
-        num_threads (int | None): onnxruntime intra-op threads.
+        onnx_path (str | Path | None): exported model for 'onnx' and 'openvino' modes (for 'openvino' also an
+            OpenVINO IR ``.xml``); exported to a temp file when None.
+        num_threads (int | None): onnxruntime / OpenVINO inference threads.
+        int8_path (str | Path | None): the quantised model for 'int8' mode (IR ``.xml`` from ``tools/quantize.py``).
     """
 
     def __init__(self, model: Optional[nn.Module] = None, *, config: Optional[Union[str, Path]] = None,
                  checkpoint: Optional[Union[str, Path]] = None, device: str = "cpu", mode: str = "fast",
                  batch_size: int = 8, score_thr: Optional[float] = None, nms_thr: Optional[float] = None,
-                 onnx_path: Optional[Union[str, Path]] = None, num_threads: Optional[int] = None) -> None:
+                 onnx_path: Optional[Union[str, Path]] = None, num_threads: Optional[int] = None,
+                 int8_path: Optional[Union[str, Path]] = None) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode == "int8" and int8_path is None:
+            raise ValueError(INT8_HINT)
+        if mode == "int8" and not Path(int8_path).is_file():
+            raise FileNotFoundError(f"quantised model {int8_path} not found; {INT8_HINT}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if model is None:
             if config is None:
                 raise ValueError("RTMOInferencer needs a model or a config")
-            model = load_model(config, checkpoint, device="cpu" if mode == "onnx" else device)
+            model = load_model(config, checkpoint, device="cpu" if mode in GRAPH_MODES else device)
         self.model = model.eval()
         self.mode = mode
         self.batch_size = int(batch_size)
-        self.device = resolve_device("cpu" if mode == "onnx" else device)
+        self.device = resolve_device("cpu" if mode in GRAPH_MODES else device)
         self.model.to(self.device)
         cfg = dict(getattr(model, "test_cfg", None) or {})
         if score_thr is not None:
@@ -115,16 +131,21 @@ class RTMOInferencer:
         self.num_keypoints = int(model.head.num_keypoints)
         self.fast = None
         self.session = None
+        self.compiled = None
         self._tmpdir = None
         if mode == "fast":
             self.fast = convert_to_fast(model, self.input_size, cfg.get("score_thr"), cfg.get("nms_thr"))
+        if mode in ("onnx", "openvino", "bf16") and onnx_path is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="rtmo_onnx_")
+            exportable = convert_to_fast(model.cpu(), self.input_size, cfg.get("score_thr"), cfg.get("nms_thr"),
+                                         kernels="torch")
+            onnx_path = export_onnx(exportable, Path(self._tmpdir.name) / "rtmo.onnx")
         if mode == "onnx":
-            if onnx_path is None:
-                self._tmpdir = tempfile.TemporaryDirectory(prefix="rtmo_onnx_")
-                exportable = convert_to_fast(model.cpu(), self.input_size, cfg.get("score_thr"), cfg.get("nms_thr"),
-                                             kernels="torch")
-                onnx_path = export_onnx(exportable, Path(self._tmpdir.name) / "rtmo.onnx")
             self.session = onnx_session(onnx_path, num_threads)
+        elif mode in ("openvino", "bf16", "int8"):
+            # precision explicit: on AMX / AVX-512 BF16 CPUs OpenVINO would otherwise pick bf16 for f32 by itself
+            self.compiled = openvino_compile(int8_path if mode == "int8" else onnx_path, num_threads,
+                                             "bf16" if mode == "bf16" else "f32")
 
     @property
     def dataset_meta(self) -> dict:
@@ -194,7 +215,7 @@ class RTMOInferencer:
             out = self.fast(torch.from_numpy(batch).to(self.device))
             flat = [t.cpu().numpy() for t in out]
         else:
-            got = run_onnx(self.session, batch)
+            got = run_onnx(self.session, batch) if self.mode == "onnx" else run_openvino(self.compiled, batch)
             flat = [got[k] for k in ("batch_index", "bboxes", "scores", "keypoints", "keypoint_scores")]
         batch_index, bboxes, scores, keypoints, kpt_scores = flat
         preds = []
