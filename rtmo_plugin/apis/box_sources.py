@@ -121,7 +121,31 @@ class _ImageIndex:
         return int(stem)
 
 
-class DetectionFileBoxes:
+class _FileBoxes:
+    """Boxes read from a file and looked up per image by its file name (subclasses fill ``boxes_of``)."""
+
+    index: "_ImageIndex"
+    source: Path
+
+    def boxes_of(self, image_id: int) -> PersonBoxes:
+        raise NotImplementedError
+
+    def __call__(self, images: Sequence[np.ndarray], names: Optional[Sequence[Optional[str]]] = None
+                 ) -> List[PersonBoxes]:
+        """The boxes of each image.
+
+        Args:
+            images (Sequence[np.ndarray]): the images (only their number is used).
+            names (Sequence[str], optional): their file names, which select the boxes.
+
+        Returns:
+            list[PersonBoxes]: one per image.
+        """
+        return [self.boxes_of(self.index.lookup(name, self.source))
+                for name in (names if names is not None else [None] * len(images))]
+
+
+class DetectionFileBoxes(_FileBoxes):
     """Boxes from a COCO-style detection results file (e.g. ``test_coco_det_AP_H_56.json``).
 
     The file is a JSON list of ``{"image_id": int, "bbox": [x, y, w, h], "score": float, "category_id": 1}``;
@@ -137,7 +161,7 @@ class DetectionFileBoxes:
 
     def __init__(self, det_file: Union[str, Path], ann_file: Optional[Union[str, Path]] = None,
                  category_id: int = 1) -> None:
-        self.det_file = Path(det_file)
+        self.det_file = self.source = Path(det_file)
         entries = _read_json(self.det_file, "detection file")
         if not isinstance(entries, list):
             raise ValueError(f"detection file {self.det_file}: expected a JSON list of detections, got "
@@ -155,33 +179,19 @@ class DetectionFileBoxes:
             self.boxes.setdefault(image_id, []).append(_xywh_box(entry, self.det_file, i, "bbox"))
             self.scores.setdefault(image_id, []).append(float(score))
 
-    def __call__(self, images: Sequence[np.ndarray], names: Optional[Sequence[Optional[str]]] = None
-                 ) -> List[PersonBoxes]:
-        """The detections of each image, in file order.
-
-        Args:
-            images (Sequence[np.ndarray]): the images (only their number is used).
-            names (Sequence[str], optional): their file names.
-
-        Returns:
-            list[PersonBoxes]: one per image.
-        """
-        out = []
-        for name in names if names is not None else [None] * len(images):
-            image_id = self.index.lookup(name, self.det_file)
-            if image_id not in self.boxes:
-                out.append(PersonBoxes.empty())
-                continue
-            out.append(PersonBoxes(np.stack(self.boxes[image_id]), np.asarray(self.scores[image_id], np.float32)))
-        return out
+    def boxes_of(self, image_id: int) -> PersonBoxes:
+        """The detections of one image, in file order."""
+        if image_id not in self.boxes:
+            return PersonBoxes.empty()
+        return PersonBoxes(np.stack(self.boxes[image_id]), np.asarray(self.scores[image_id], np.float32))
 
 
-class GroundTruthBoxes:
+class GroundTruthBoxes(_FileBoxes):
     """Ground-truth person boxes of a COCO annotation file, optionally jittered like a detector.
 
     Every non-crowd person annotation with a box of positive size gives a box with score 1. With ``jitter``,
     each box is moved by offsets drawn as in AlphaPose's ``addDPG`` without its sub-patch branch (the single
-    Gaussian of RMPE's PGPG in AlphaPose's code, ``../shared/docs/anchors.md`` §2.4), in fractions of the box's
+    Gaussian of RMPE's PGPG in AlphaPose's code), in fractions of the box's
     width w and height h: x1 += N(−0.0142, 0.1158)·w, y1 += N(0.0043, 0.068)·h, x2 += N(0.0154, 0.1337)·w,
     y2 += N(−0.0013, 0.0711)·h; PGPG models these as the offsets between detected and ground-truth boxes.
     Boxes are then clipped to the image (when the annotation file gives its size) and kept at least 2 px wide
@@ -198,6 +208,7 @@ class GroundTruthBoxes:
     def __init__(self, ann_file: Union[str, Path], jitter: bool = False, seed: int = 0,
                  subpatch_prob: float = 0.0) -> None:
         self.index = _ImageIndex(ann_file)
+        self.source = self.index.ann_file
         self.jitter = bool(jitter)
         self.seed = int(seed)
         self.subpatch_prob = float(subpatch_prob)
@@ -220,28 +231,14 @@ class GroundTruthBoxes:
         pgpg = PoseGuidedProposals(mode="simple", patch_prob=self.subpatch_prob, seed=seed)
         return pgpg.transform(results)["bbox"].astype(np.float32)
 
-    def __call__(self, images: Sequence[np.ndarray], names: Optional[Sequence[Optional[str]]] = None
-                 ) -> List[PersonBoxes]:
-        """The (jittered) ground-truth boxes of each image, score 1.
-
-        Args:
-            images (Sequence[np.ndarray]): the images (only their number is used).
-            names (Sequence[str], optional): their file names.
-
-        Returns:
-            list[PersonBoxes]: one per image.
-        """
-        out = []
-        for name in names if names is not None else [None] * len(images):
-            image_id = self.index.lookup(name, self.index.ann_file)
-            if image_id not in self.boxes:
-                out.append(PersonBoxes.empty())
-                continue
-            boxes = np.stack(self.boxes[image_id])
-            if self.jitter:
-                boxes = self._jittered(boxes, image_id)
-            out.append(PersonBoxes(boxes, np.ones(len(boxes), np.float32)))
-        return out
+    def boxes_of(self, image_id: int) -> PersonBoxes:
+        """The (jittered) ground-truth boxes of one image, score 1."""
+        if image_id not in self.boxes:
+            return PersonBoxes.empty()
+        boxes = np.stack(self.boxes[image_id])
+        if self.jitter:
+            boxes = self._jittered(boxes, image_id)
+        return PersonBoxes(boxes, np.ones(len(boxes), np.float32))
 
 
 class RTMOBoxes:

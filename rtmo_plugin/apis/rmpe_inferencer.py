@@ -28,7 +28,7 @@ from .image_inputs import to_bgr_uint8
 from .inferencer import PosePrediction, image_labels
 from .model_loading import load_model, resolve_device
 
-#: AlphaPose's proposal enlargement (``scaleRate = 0.3``, ``../shared/docs/anchors.md`` §2.3)
+#: AlphaPose's proposal enlargement (``scaleRate = 0.3``)
 RMPE_PADDING = 1.3
 
 
