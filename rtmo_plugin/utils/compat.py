@@ -10,13 +10,26 @@ the argument, and its checkpoints hold more than tensors:
 Instead of switching the safe loader off, we allow-list those data types globally, and ``builtins.getattr`` only
 while one of mmengine's checkpoint loaders runs (``getattr`` results cannot be called by the safe unpickler unless
 they are themselves allow-listed). Importing :mod:`rtmo_plugin` (as ``custom_imports`` does) applies this once.
+
+The module also holds the other version switches the plugin needs to run unchanged from torch 2.1 to 2.14
+(both ends are tested in CI):
+
+* :func:`fused_optimizer_supported`: torch < 2.4 fuses AdamW only on CUDA; on the CPU a ``fused=True`` config
+  falls back to the ``foreach`` kernel (see ``MergedGroupsOptimWrapperConstructor``);
+* :func:`onnx_export_kwargs`: ``torch.onnx.export`` gained (and later defaulted) the ``dynamo`` switch; older
+  torch only has the TorchScript exporter and refuses the keyword;
+* :func:`~rtmo_plugin.utils.pretrained_download.explain_download_failures` (installed here, at import, too):
+  a clear error instead of a urllib traceback when an ``init_cfg`` URL cannot be downloaded.
 """
 import builtins
 import functools
-from typing import Any, Callable, List
+import inspect
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
+
+from .pretrained_download import explain_download_failures
 
 _PATCHED_FLAG = "_rtmo_plugin_safe_globals"
 
@@ -49,11 +62,12 @@ def _with_method_references(loader: Callable) -> Callable:
 def allow_mmengine_checkpoints() -> None:
     """Let ``torch.load(weights_only=True)`` read mmengine checkpoints. Idempotent.
 
-    A no-op on torch versions without ``torch.serialization.add_safe_globals`` (there the default is
-    ``weights_only=False`` anyway).
+    A no-op on torch versions without ``torch.serialization.add_safe_globals``/``safe_globals`` (there the
+    default is ``weights_only=False`` anyway).
     """
-    if not hasattr(torch.serialization, "add_safe_globals"):  # pragma: no cover - torch < 2.4
-        return
+    serialization = torch.serialization
+    if not (hasattr(serialization, "add_safe_globals") and hasattr(serialization, "safe_globals")):
+        return  # torch < 2.5: nothing to allow-list (torch < 2.6 loads with weights_only=False by default)
     from mmengine.logging.history_buffer import HistoryBuffer
     from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -62,4 +76,46 @@ def allow_mmengine_checkpoints() -> None:
         CheckpointLoader._schemes[prefix] = _with_method_references(loader)
 
 
+
+def torch_version() -> Tuple[int, int]:
+    """The installed torch's ``(major, minor)``, e.g. ``(2, 1)`` for ``2.1.2+cu121``."""
+    major, minor = torch.__version__.split("+")[0].split(".")[:2]
+    return int(major), int(minor)
+
+
+@functools.lru_cache(maxsize=None)
+def fused_optimizer_supported(optimizer: type, device_type: str) -> bool:
+    """Whether ``optimizer(params, fused=True)`` accepts float32 parameters on ``device_type``.
+
+    Tried on a one-element tensor (cached per optimiser class and device type): torch 2.1 fuses Adam/AdamW
+    only on CUDA, torch >= 2.4 also on the CPU.
+
+    Args:
+        optimizer (type): a ``torch.optim.Optimizer`` subclass, e.g. ``torch.optim.AdamW``.
+        device_type (str): ``'cpu'``, ``'cuda'``, ...
+
+    Returns:
+        bool: False when the constructor refuses ``fused=True`` there (or has no such argument).
+    """
+    probe = torch.zeros(1, device=device_type, requires_grad=True)
+    try:
+        optimizer([probe], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
+def onnx_export_kwargs() -> Dict[str, Any]:
+    """Keywords that select the TorchScript-based exporter in ``torch.onnx.export`` on this torch.
+
+    Returns:
+        dict: ``{'dynamo': False}`` where the exporter has that switch (torch >= 2.5), else ``{}``
+        (older torch only has the TorchScript exporter).
+    """
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        return {"dynamo": False}
+    return {}
+
+
 allow_mmengine_checkpoints()
+explain_download_failures()
