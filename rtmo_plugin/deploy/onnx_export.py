@@ -7,8 +7,8 @@ Graph inputs/outputs (B dynamic, M = kept instances over the batch, dynamic):
   ``keypoint_scores (M, K)`` - in model-input pixels, sorted by image then descending score.
 
 The score threshold and greedy NMS are inside the graph (one ``NonMaxSuppression`` node), as is the DCC.
-Exported with the TorchScript-based exporter (``dynamo=False`` where torch has the switch), which honours the
-NMS ``symbolic``.
+Exported with the TorchScript-based exporter (``dynamo=False`` where torch has the switch), which
+honours the NMS ``symbolic``.
 """
 import warnings
 from pathlib import Path

@@ -11,15 +11,15 @@ Instead of switching the safe loader off, we allow-list those data types globall
 while one of mmengine's checkpoint loaders runs (``getattr`` results cannot be called by the safe unpickler unless
 they are themselves allow-listed). Importing :mod:`rtmo_plugin` (as ``custom_imports`` does) applies this once.
 
-The module also holds the other version switches the plugin needs to run unchanged from torch 2.1 to 2.14
-(both ends are tested in CI):
+The module also holds the other switches the plugin needs to run unchanged from torch 2.1 to
+2.14 (both ends are tested in CI):
 
-* :func:`fused_optimizer_supported`: torch < 2.4 fuses AdamW only on CUDA; on the CPU a ``fused=True`` config
-  falls back to the ``foreach`` kernel (see ``MergedGroupsOptimWrapperConstructor``);
-* :func:`onnx_export_kwargs`: ``torch.onnx.export`` gained (and later defaulted) the ``dynamo`` switch; older
-  torch only has the TorchScript exporter and refuses the keyword;
-* :func:`~rtmo_plugin.utils.pretrained_download.explain_download_failures` (installed here, at import, too):
-  a clear error instead of a urllib traceback when an ``init_cfg`` URL cannot be downloaded.
+* :func:`fused_optimizer_supported`: torch < 2.4 fuses AdamW only on CUDA; on the CPU a
+  ``fused=True`` config falls back to ``foreach`` (see ``MergedGroupsOptimWrapperConstructor``);
+* :func:`onnx_export_kwargs`: ``torch.onnx.export`` gained (and later defaulted) the ``dynamo``
+  switch; older torch only has the TorchScript exporter and refuses the keyword.
+
+This file imports nothing from the package: tests load it on its own (``tests/test_robustness``).
 """
 import builtins
 import functools
@@ -28,8 +28,6 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
-
-from .pretrained_download import explain_download_failures
 
 _PATCHED_FLAG = "_rtmo_plugin_safe_globals"
 
@@ -62,12 +60,12 @@ def _with_method_references(loader: Callable) -> Callable:
 def allow_mmengine_checkpoints() -> None:
     """Let ``torch.load(weights_only=True)`` read mmengine checkpoints. Idempotent.
 
-    A no-op on torch versions without ``torch.serialization.add_safe_globals``/``safe_globals`` (there the
-    default is ``weights_only=False`` anyway).
+    A no-op on torch without ``torch.serialization.add_safe_globals`` and ``safe_globals``
+    (torch < 2.5; there the default is ``weights_only=False`` anyway).
     """
     serialization = torch.serialization
     if not (hasattr(serialization, "add_safe_globals") and hasattr(serialization, "safe_globals")):
-        return  # torch < 2.5: nothing to allow-list (torch < 2.6 loads with weights_only=False by default)
+        return  # torch < 2.5 (torch < 2.6 loads with weights_only=False by default)
     from mmengine.logging.history_buffer import HistoryBuffer
     from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -87,8 +85,8 @@ def torch_version() -> Tuple[int, int]:
 def fused_optimizer_supported(optimizer: type, device_type: str) -> bool:
     """Whether ``optimizer(params, fused=True)`` accepts float32 parameters on ``device_type``.
 
-    Tried on a one-element tensor (cached per optimiser class and device type): torch 2.1 fuses Adam/AdamW
-    only on CUDA, torch >= 2.4 also on the CPU.
+    Tried on a one-element tensor (cached per optimiser class and device type): torch 2.1 fuses
+    Adam/AdamW only on CUDA, torch >= 2.4 also on the CPU.
 
     Args:
         optimizer (type): a ``torch.optim.Optimizer`` subclass, e.g. ``torch.optim.AdamW``.
@@ -118,4 +116,3 @@ def onnx_export_kwargs() -> Dict[str, Any]:
 
 
 allow_mmengine_checkpoints()
-explain_download_failures()

@@ -2,15 +2,17 @@
 
 The shipped configs (as MMPose's) initialise the backbone from a URL::
 
-    model = dict(backbone=dict(..., init_cfg=dict(type='Pretrained', checkpoint='https://...')))
+    model = dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='https://...')))
 
-Without network access, ``mim train`` used to end in a urllib traceback deep inside mmengine. With the plugin
-imported (``custom_imports``), mmengine's ``Pretrained`` initialiser raises :class:`PretrainedDownloadError`
-instead, naming the URL, the config key that asked for it (``model.backbone.init_cfg``) and the two ways on:
-a local copy of the file, or training that part from scratch.
+Without network access, ``mim train`` used to end in a urllib traceback deep inside mmengine.
+With the plugin imported (``custom_imports``), mmengine's ``Pretrained`` initialiser raises
+:class:`PretrainedDownloadError` instead, naming the URL, the config key that asked for it
+(``model.backbone.init_cfg``) and the two ways on: a local copy of the file, or training that part
+from scratch.
 
-The config key is found by recording the dotted module names during the top-level ``init_weights`` call (the
-runner calls it on the whole model), so it is right for any module with a ``Pretrained`` ``init_cfg``.
+The config key is found by recording the dotted module names during the top-level
+``init_weights`` call (the runner calls it on the whole model), so it is right for any module
+with a ``Pretrained`` ``init_cfg``.
 """
 import functools
 from typing import Any, Callable, Dict, Optional
@@ -58,22 +60,24 @@ def download_failure_message(url: str, config_key: str, reason: BaseException) -
             f"    {url}\n"
             f"    ({type(reason).__name__}: {reason})\n"
             "This machine is offline or cannot reach that address. Two ways on:\n"
-            "  1. download the file where there is network access, copy it here and point the config at it:\n"
+            "  1. download the file where there is network access, copy it here and point the\n"
+            "     config at it:\n"
             f"       --cfg-options {config_key}.checkpoint=/path/to/{file_name}\n"
             "  2. train this part from scratch (random initialisation, no pretrained weights):\n"
             f"       --cfg-options {config_key}=None")
 
 
 def _config_key(module: nn.Module) -> str:
-    """``model.<dotted name>.init_cfg`` of ``module`` (recorded by the top-level ``init_weights`` call)."""
+    """``model.<dotted name>.init_cfg`` of ``module`` (names recorded by the top-level call)."""
     name = _module_names.get(id(module))
     if name is None:
-        return f"the init_cfg of {type(module).__name__} (model.backbone.init_cfg in the plugin's configs)"
+        return (f"the init_cfg of {type(module).__name__} "
+                "(model.backbone.init_cfg in the plugin's configs)")
     return f"model.{name}.init_cfg" if name else "model.init_cfg"
 
 
 def _recording_names(init_weights: Callable) -> Callable:
-    """Wrap ``BaseModule.init_weights`` so the outermost call records every submodule's dotted name."""
+    """Wrap ``BaseModule.init_weights``: the outermost call records every submodule's name."""
     if getattr(init_weights, _PATCHED_FLAG, False):
         return init_weights
 
@@ -92,7 +96,7 @@ def _recording_names(init_weights: Callable) -> Callable:
 
 
 def _explaining_failures(call: Callable) -> Callable:
-    """Wrap ``PretrainedInit.__call__`` so a failed download of a URL raises :class:`PretrainedDownloadError`."""
+    """Wrap ``PretrainedInit.__call__``: a failed URL download raises PretrainedDownloadError."""
     if getattr(call, _PATCHED_FLAG, False):
         return call
 
@@ -103,7 +107,7 @@ def _explaining_failures(call: Callable) -> Callable:
             return call(self, module)
         try:
             return call(self, module)
-        except OSError as err:  # URLError, HTTPError, refused connections and timeouts are all OSErrors
+        except OSError as err:  # URLError, HTTPError, refused connections, timeouts: all OSErrors
             raise PretrainedDownloadError(url, _config_key(module), err) from err
 
     setattr(wrapped, _PATCHED_FLAG, True)

@@ -11,9 +11,9 @@ summation order, two runs then drift apart over the following steps. One AdamW s
 ~7 ms instead of ~30 ms on the README's 2-core machine (same gradients); a whole training step 0.88x as long
 (``tools/benchmark_optim.py``).
 
-Where this torch cannot fuse the optimiser on the parameters' device (torch < 2.4 fuses AdamW only on CUDA), a
-``fused=True`` request runs the ``foreach`` kernel instead (same update rule, batched the other way), with one log
-line, so the same config trains on torch 2.1 and 2.14.
+Where this torch cannot fuse the optimiser on the parameters' device (torch < 2.4 fuses AdamW
+only on CUDA), a ``fused=True`` request runs the ``foreach`` kernel instead (same update rule,
+batched the other way), with one log line, so the same config trains on torch 2.1 and 2.14.
 """
 from typing import Any, Dict, List
 
@@ -73,7 +73,7 @@ class MergedGroupsOptimWrapperConstructor(ForceDefaultOptimWrapperConstructor):
     """
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
-        """Build the optimiser wrapper; ``fused=True`` becomes ``foreach=True`` where torch cannot fuse.
+        """Build the wrapper; ``fused=True`` becomes ``foreach=True`` where torch cannot fuse.
 
         Args:
             model (nn.Module): the model whose parameters are optimised (already on its device).
@@ -84,11 +84,14 @@ class MergedGroupsOptimWrapperConstructor(ForceDefaultOptimWrapperConstructor):
         options = self.optimizer_cfg
         first = next(iter(model.parameters()), None)
         if options.get("fused") and first is not None:
-            optimizer = OPTIMIZERS.get(options["type"]) if isinstance(options["type"], str) else options["type"]
+            optimizer = options["type"]
+            if isinstance(optimizer, str):
+                optimizer = OPTIMIZERS.get(optimizer)
             device_type = first.device.type
             if optimizer is not None and not fused_optimizer_supported(optimizer, device_type):
-                print_log(f"{optimizer.__name__}(fused=True) is not available for {device_type} parameters "
-                          "in this torch version: using foreach=True instead", logger="current")
+                print_log(f"{optimizer.__name__}(fused=True) is not available for {device_type} "
+                          "parameters in this torch version: using foreach=True instead",
+                          logger="current")
                 self.optimizer_cfg = {k: v for k, v in options.items() if k != "fused"}
                 self.optimizer_cfg["foreach"] = True
         return super().__call__(model)
