@@ -41,6 +41,7 @@ import torch.distributed as dist
 from mmengine.hooks import Hook
 
 from ..engine.hooks.periodic_weight_averaging_hook import model_and_ema_copies
+from ..utils.compat import destroy_process_group
 from .training import TrainingRecord
 
 SYNC_MODES = ("gradients", "weights")
@@ -207,7 +208,7 @@ def _train_rank(rank: int, world_size: int, port: int, threads: int, cfg: Any, b
         with open(_rank_outcome_file(cfg.work_dir, rank), "wb") as f:
             pickle.dump(outcome, f)
     finally:
-        dist.destroy_process_group()
+        destroy_process_group()  # torch 2.1: gloo teardown can hang (see compat)
 
 
 def train_with_record_on_processes(cfg: Any, processes: int = 2, budget_seconds: Optional[float] = None,

@@ -17,7 +17,10 @@ The module also holds the other switches the plugin needs to run unchanged from 
 * :func:`fused_optimizer_supported`: torch < 2.4 fuses AdamW only on CUDA; on the CPU a
   ``fused=True`` config falls back to ``foreach`` (see ``MergedGroupsOptimWrapperConstructor``);
 * :func:`onnx_export_kwargs`: ``torch.onnx.export`` gained (and later defaulted) the ``dynamo``
-  switch; older torch only has the TorchScript exporter and refuses the keyword.
+  switch; older torch only has the TorchScript exporter and refuses the keyword;
+* :func:`destroy_process_group`: torch 2.1's gloo backend can hang in
+  ``torch.distributed.destroy_process_group`` at the end of a two-rank CPU run; there the ranks
+  meet at a barrier and leave the group to the process exit.
 
 This file imports nothing from the package: tests load it on its own (``tests/test_robustness``).
 """
@@ -113,6 +116,25 @@ def onnx_export_kwargs() -> Dict[str, Any]:
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         return {"dynamo": False}
     return {}
+
+
+def destroy_process_group() -> None:
+    """Leave the default process group at the end of a rank's process, on every torch.
+
+    All ranks meet at a barrier; then torch >= 2.2 destroys the group. On torch 2.1,
+    ``destroy_process_group`` with gloo hung in about half of the two-rank CPU test runs (in one
+    rank, while the other had already left), with or without the barrier; there the group is left
+    to the process exit, which never hung. A no-op outside a process group. Call it where every
+    rank ends (e.g. in a ``finally`` block); the process is not meant to start another group.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    if torch_version() < (2, 2):
+        return  # torch 2.1: the gloo teardown races with the other rank's exit; the exit frees it
+    dist.destroy_process_group()
 
 
 allow_mmengine_checkpoints()

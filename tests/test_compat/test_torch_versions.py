@@ -63,3 +63,7 @@ def test_safe_globals_cover_mmengine_history_buffers() -> None:
     from mmengine.logging.history_buffer import HistoryBuffer
 
     assert HistoryBuffer in torch.serialization.get_safe_globals()
+
+
+def test_destroy_process_group_outside_a_group_is_a_no_op() -> None:
+    compat.destroy_process_group()  # the two-rank tests use it in every spawned rank

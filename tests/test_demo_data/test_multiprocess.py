@@ -15,6 +15,7 @@ from rtmo_plugin.demo_data import multiprocess
 from rtmo_plugin.demo_data.multiprocess import (RankZeroClock, free_local_port, split_train_batch,
                                                 train_with_record_on_processes)
 from rtmo_plugin.demo_data.pipeline import build_config
+from rtmo_plugin.utils.compat import destroy_process_group
 
 NUM_TRAIN, NUM_VAL = 8, 4
 
@@ -43,7 +44,7 @@ def _read_clock_on_rank(rank: int, port: int, out_dir: str) -> None:
     try:
         Path(out_dir, f"clock{rank}.json").write_text(json.dumps(RankZeroClock()()))
     finally:
-        dist.destroy_process_group()
+        destroy_process_group()  # safe on torch 2.1 too (see compat)
 
 
 @pytest.fixture(scope="module")

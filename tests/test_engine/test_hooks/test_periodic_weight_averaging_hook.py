@@ -14,6 +14,7 @@ from rtmo_plugin.demo_data.multiprocess import free_local_port
 from rtmo_plugin.engine.hooks import PeriodicWeightAveragingHook
 from rtmo_plugin.engine.hooks.periodic_weight_averaging_hook import average_over_ranks, model_and_ema_copies
 from rtmo_plugin.engine.model_wrappers import IndependentRanksWrapper
+from rtmo_plugin.utils.compat import destroy_process_group
 
 
 def _net(value: float) -> torch.nn.Module:
@@ -54,7 +55,7 @@ def _average_on_rank(rank: int, port: int, out_dir: str) -> None:
         seen["averagings"] = hook.averagings
         torch.save(seen, Path(out_dir) / f"rank{rank}.pt")
     finally:
-        dist.destroy_process_group()
+        destroy_process_group()  # safe on torch 2.1 too (see compat)
 
 
 def test_two_ranks_average_their_models_every_interval_and_their_emas_after_each_epoch(tmp_path: Path) -> None:
