@@ -8,7 +8,7 @@
 # Idempotent: every step is skipped when what it installs is already there.
 # Environment:
 #   PYTHON       interpreter to build the venv from (default: python3.11, then python3)
-#   WHEELHOUSE   folder holding a prebuilt mmcv-2.1.0 wheel for that torch (default: ../shared/wheels)
+#   WHEELHOUSE   folder with a prebuilt mmcv-2.1.0 wheel for that torch (default: ../shared/wheels)
 #   VENV         venv folder (default: .venv)
 #   CONSTRAINTS  the stack's pins (default: requirements/constraints.txt)
 set -euo pipefail
@@ -39,7 +39,8 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || die "no python3 found. Install CPython 3.11 and rerun, or set PYTHON=/path/to/python3.11."
 PYVER="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-[ "$PYVER" = "3.11" ] || die "$PY is Python $PYVER; the verified stacks (their torch wheels, the mmcv wheels) need Python 3.11. Set PYTHON=/path/to/python3.11."
+[ "$PYVER" = "3.11" ] || die "$PY is Python $PYVER; the verified stacks (their torch wheels, \
+the mmcv wheels) need Python 3.11. Set PYTHON=/path/to/python3.11."
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(sha256sum "$CONSTRAINTS" "$0" | sha256sum | cut -c1-16)" ]; then
   "$VENV/bin/python" -c 'import mmcv._ext, mmdet, mmpose, torchvision; import rtmo_plugin.version' 2>/dev/null && { say "environment is up to date ($VENV)"; exit 0; }
@@ -83,8 +84,9 @@ if ! has "mmcv==2.1.0" || ! "$VPY" -c 'import mmcv.ops' 2>/dev/null; then
     say "mmcv 2.1.0 from the prebuilt wheel $WHEEL"
     "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL"
     "${PIP[@]}" install -q addict packaging pyyaml yapf -c "$CONSTRAINTS"
-    "$VPY" -c 'import mmcv.ops' || die "the mmcv wheel $WHEEL does not load with torch $TORCH (it was built \
-for another torch?). Point WHEELHOUSE at a wheel built against torch $TORCH, or at an empty folder to compile."
+    "$VPY" -c 'import mmcv.ops' || die "the mmcv wheel $WHEEL does not load with torch $TORCH \
+(built for another torch?). Point WHEELHOUSE at a wheel built against torch $TORCH, or at an \
+empty folder to compile mmcv."
   else
     command -v g++ >/dev/null 2>&1 || die "no C++ compiler: mmcv must be compiled. Install g++ (Debian: apt-get install build-essential) or put the mmcv wheel in WHEELHOUSE=$WHEELHOUSE."
     say "mmcv 2.1.0: no wheel in $WHEELHOUSE, compiling from the sdist (about 17-25 minutes on 2 cores; started $(date +%H:%M))"
@@ -94,7 +96,7 @@ for another torch?). Point WHEELHOUSE at a wheel built against torch $TORCH, or 
     "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation mmcv==2.1.0 -d "$BUILD" \
       || die "could not fetch the mmcv 2.1.0 sdist from the package registry (offline? put the wheel in WHEELHOUSE)"
     tar -xzf "$BUILD"/mmcv-2.1.0.tar.gz -C "$BUILD"
-    # torch 2.14's headers need C++20; mmcv 2.1.0's setup.py passes -std=c++17 (enough for torch 2.1).
+    # torch 2.14's headers need C++20; mmcv 2.1.0's setup.py passes -std=c++17 (fine for 2.1).
     case "$TORCH" in
       2.0.*|2.1.*) ;;
       *) sed -i 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-2.1.0/setup.py" ;;
