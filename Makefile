@@ -4,7 +4,7 @@ STAMP   := .venv/.rtmo_plugin_setup_ok
 PYTEST  := $(PY) -m pytest
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: setup lint test test-slow demo overfit benchmark clean-venv
+.PHONY: setup lint test test-slow demo overfit benchmark clean-venv setup-compat test-compat
 
 $(STAMP): requirements/constraints.txt scripts/setup_env.sh setup.py
 	bash scripts/setup_env.sh
@@ -17,9 +17,19 @@ setup:
 lint: setup
 	$(PY) -m ruff check .
 
-## make test: lint, then the test suite (fast, deterministic; slow tests excluded)
+## make test: lint, then the test suite (fast, deterministic; slow tests excluded) on the main stack, then on
+## the compat stack
 test: lint
 	$(PYTEST) -m "not slow" -q
+	$(MAKE) test-compat
+
+## make setup-compat: create .venv-compat, CI's second stack (torch 2.1.2; idempotent)
+setup-compat:
+	bash scripts/setup_compat_env.sh
+
+## make test-compat: the same test suite on the second stack (classic MMPose, torch 2.1.2)
+test-compat: setup-compat
+	.venv-compat/bin/python -m pytest -m "not slow" -q
 
 ## make test-slow: only the long tests (10k-example fuzzing, longer trainings)
 test-slow: setup
@@ -39,4 +49,4 @@ benchmark: setup
 	$(PY) -m experiments.benchmark
 
 clean-venv:
-	rm -rf .venv
+	rm -rf .venv .venv-compat

@@ -7,7 +7,8 @@ Graph inputs/outputs (B dynamic, M = kept instances over the batch, dynamic):
   ``keypoint_scores (M, K)`` - in model-input pixels, sorted by image then descending score.
 
 The score threshold and greedy NMS are inside the graph (one ``NonMaxSuppression`` node), as is the DCC.
-Exported with the TorchScript-based exporter (``dynamo=False``), which honours the NMS ``symbolic``.
+Exported with the TorchScript-based exporter (``dynamo=False`` where torch has the switch), which
+honours the NMS ``symbolic``.
 """
 import warnings
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Dict, Optional, Union
 import numpy as np
 import torch
 
+from ..utils.compat import onnx_export_kwargs
 from .fast_model import FastRTMO
 
 OUTPUT_NAMES = ("batch_index", "bboxes", "scores", "keypoints", "keypoint_scores")
@@ -51,7 +53,8 @@ def export_onnx(model: FastRTMO, path: Union[str, Path], opset: int = MIN_OPSET,
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python-level shape checks on constant sizes
         torch.onnx.export(model, (dummy,), str(path), input_names=["images"], output_names=list(OUTPUT_NAMES),
-                          dynamic_axes=dynamic_axes, opset_version=opset, do_constant_folding=True, dynamo=False)
+                          dynamic_axes=dynamic_axes, opset_version=opset, do_constant_folding=True,
+                          **onnx_export_kwargs())
     return path
 
 

@@ -19,6 +19,7 @@ from torch.distributed.elastic.utils.distributed import get_free_port
 
 from rtmo_plugin.datasets.synthetic import SyntheticConfig, generate_split
 from rtmo_plugin.demo.run_demo import build_config
+from rtmo_plugin.utils.compat import destroy_process_group
 
 
 def _config(data: Path) -> Any:
@@ -64,7 +65,7 @@ def _rank(rank: int, port: int, work: str) -> None:
         if rank == 0:
             torch.save(out, Path(work) / "ddp.pth")
     finally:
-        dist.destroy_process_group()
+        destroy_process_group()  # safe on torch 2.1 too (see compat)
 
 
 def test_two_ranks_with_the_same_batch_give_the_one_process_gradient(tmp_path: Path) -> None:

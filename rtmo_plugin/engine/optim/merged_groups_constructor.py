@@ -9,13 +9,21 @@ kernel, ten training steps of the demo model give bit-identical weights either w
 buys the speed. It rounds differently (weights differ by ~6e-8 after one step), and, as with any change of
 summation order, two runs then drift apart over the following steps. One AdamW step of the demo model took
 ~7 ms instead of ~30 ms on the README's 2-core machine (same gradients); a whole training step 0.88x as long
-(``experiments/benchmark_optim.py``).
+(``python -m experiments.benchmark_optim``).
+
+Where this torch cannot fuse the optimiser on the parameters' device (torch < 2.4 fuses AdamW
+only on CUDA), a ``fused=True`` request runs the ``foreach`` kernel instead (same update rule,
+batched the other way), with one log line, so the same config trains on torch 2.1 and 2.14.
 """
 from typing import Any, Dict, List
 
 import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.optim import OptimWrapper
 from mmpose.engine.optim_wrappers import ForceDefaultOptimWrapperConstructor
-from mmpose.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from mmpose.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS
+
+from ...utils.compat import fused_optimizer_supported
 
 
 def _option_key(value: Any) -> Any:
@@ -63,6 +71,30 @@ class MergedGroupsOptimWrapperConstructor(ForceDefaultOptimWrapperConstructor):
                              optimizer=dict(type='AdamW', lr=4e-3, weight_decay=0.05, fused=True),
                              paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0, ...))
     """
+
+    def __call__(self, model: nn.Module) -> OptimWrapper:
+        """Build the wrapper; ``fused=True`` becomes ``foreach=True`` where torch cannot fuse.
+
+        Args:
+            model (nn.Module): the model whose parameters are optimised (already on its device).
+
+        Returns:
+            OptimWrapper: as the parent builds it.
+        """
+        options = self.optimizer_cfg
+        first = next(iter(model.parameters()), None)
+        if options.get("fused") and first is not None:
+            optimizer = options["type"]
+            if isinstance(optimizer, str):
+                optimizer = OPTIMIZERS.get(optimizer)
+            device_type = first.device.type
+            if optimizer is not None and not fused_optimizer_supported(optimizer, device_type):
+                print_log(f"{optimizer.__name__}(fused=True) is not available for {device_type} "
+                          "parameters in this torch version: using foreach=True instead",
+                          logger="current")
+                self.optimizer_cfg = {k: v for k, v in options.items() if k != "fused"}
+                self.optimizer_cfg["foreach"] = True
+        return super().__call__(model)
 
     def add_params(self, params: List[dict], module: nn.Module, prefix: str = "", is_dcn_module: Any = None) -> None:
         """The parent's per-parameter groups, merged by option set once the whole model is collected.
