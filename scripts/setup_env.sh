@@ -42,7 +42,7 @@ PYVER="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1
 [ "$PYVER" = "3.11" ] || die "$PY is Python $PYVER; the verified stacks (their torch wheels, \
 the mmcv wheels) need Python 3.11. Set PYTHON=/path/to/python3.11."
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(sha256sum "$CONSTRAINTS" "$0" | sha256sum | cut -c1-16)" ]; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(sha256sum "$CONSTRAINTS" "$0" "$ROOT/requirements/tests.txt" "$ROOT/requirements/runtime.txt" | sha256sum | cut -c1-16)" ]; then
   "$VENV/bin/python" -c 'import mmcv._ext, mmdet, mmpose, torchvision; import rtmo_plugin.version' 2>/dev/null && { say "environment is up to date ($VENV)"; exit 0; }
   say "stamp present but imports fail: repairing"
 fi
@@ -134,5 +134,5 @@ print(f"  torch {torch.__version__}  torchvision {torchvision.__version__}  nump
 print(f"  mmengine {mmengine.__version__}  mmcv {mmcv.__version__}  mmdet {mmdet.__version__}  "
       f"mmpose {mmpose.__version__}  rtmo_plugin {rtmo_plugin.__version__}")
 EOF
-sha256sum "$CONSTRAINTS" "$0" | sha256sum | cut -c1-16 > "$STAMP"
+sha256sum "$CONSTRAINTS" "$0" "$ROOT/requirements/tests.txt" "$ROOT/requirements/runtime.txt" | sha256sum | cut -c1-16 > "$STAMP"
 say "done: activate with 'source ${VENV#$ROOT/}/bin/activate'"
