@@ -79,5 +79,9 @@ setup(
         "tqdm",
         "matplotlib",
     ],
-    extras_require={"tests": ["pytest>=8", "hypothesis>=6.100", "onnx", "onnxruntime"]},
+    extras_require={
+        "tests": ["pytest>=8", "hypothesis>=6.100", "onnx", "onnxruntime"],
+        # RTMOInferencer modes 'openvino', 'bf16' and 'int8' (nncf needs torch >= 2.3)
+        "deploy": ["onnx", "openvino>=2025", "nncf>=3.4"],
+    },
 )

@@ -16,4 +16,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export VENV="${COMPAT_VENV:-$ROOT/.venv-compat}"
 export WHEELHOUSE="${COMPAT_WHEELHOUSE:-$ROOT/../shared/wheels/torch2.1.2}"
 export CONSTRAINTS="$ROOT/requirements/constraints-compat.txt"
+# nncf 3.4 needs torch >= 2.3: no CPU deployment extras on the torch 2.1 stack (their tests skip)
+export DEPLOY_REQUIREMENTS=""
 exec bash "$ROOT/scripts/setup_env.sh"

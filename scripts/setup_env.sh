@@ -18,6 +18,8 @@ cd "$ROOT"
 VENV="${VENV:-$ROOT/.venv}"
 WHEELHOUSE="${WHEELHOUSE:-$ROOT/../shared/wheels}"
 CONSTRAINTS="${CONSTRAINTS:-$ROOT/requirements/constraints.txt}"
+# optional extras installed after the test tools (empty: none)
+DEPLOY_REQUIREMENTS="${DEPLOY_REQUIREMENTS-$ROOT/requirements/deploy.txt}"
 STAMP="$VENV/.rtmo_plugin_setup_ok"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -42,7 +44,7 @@ PYVER="$("$PY" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1
 [ "$PYVER" = "3.11" ] || die "$PY is Python $PYVER; the verified stacks (their torch wheels, \
 the mmcv wheels) need Python 3.11. Set PYTHON=/path/to/python3.11."
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(sha256sum "$CONSTRAINTS" "$0" "$ROOT/requirements/tests.txt" "$ROOT/requirements/runtime.txt" | sha256sum | cut -c1-16)" ]; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(sha256sum "$CONSTRAINTS" "$0" "$ROOT/requirements/tests.txt" "$ROOT/requirements/runtime.txt" $DEPLOY_REQUIREMENTS | sha256sum | cut -c1-16)" ]; then
   "$VENV/bin/python" -c 'import mmcv._ext, mmdet, mmpose, torchvision; import rtmo_plugin.version' 2>/dev/null && { say "environment is up to date ($VENV)"; exit 0; }
   say "stamp present but imports fail: repairing"
 fi
@@ -121,6 +123,10 @@ has "mmdet==3.3.0" "mmpose==1.3.2" "xtcocotools==1.14.3" "six" || {
 say "openmim (then re-pin setuptools: openmim's openxlab downgrades it) and the test tools"
 has "openmim" || "${PIP[@]}" install -q openmim -c "$CONSTRAINTS"
 "${PIP[@]}" install -q -r "$ROOT/requirements/tests.txt" "setuptools>=77,<81" -c "$CONSTRAINTS"
+if [ -n "$DEPLOY_REQUIREMENTS" ]; then
+  say "CPU deployment extras ($DEPLOY_REQUIREMENTS)"
+  "${PIP[@]}" install -q -r "$DEPLOY_REQUIREMENTS" -c "$CONSTRAINTS"
+fi
 
 say "rtmo-plugin (editable)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
@@ -134,5 +140,5 @@ print(f"  torch {torch.__version__}  torchvision {torchvision.__version__}  nump
 print(f"  mmengine {mmengine.__version__}  mmcv {mmcv.__version__}  mmdet {mmdet.__version__}  "
       f"mmpose {mmpose.__version__}  rtmo_plugin {rtmo_plugin.__version__}")
 EOF
-sha256sum "$CONSTRAINTS" "$0" "$ROOT/requirements/tests.txt" "$ROOT/requirements/runtime.txt" | sha256sum | cut -c1-16 > "$STAMP"
+sha256sum "$CONSTRAINTS" "$0" "$ROOT/requirements/tests.txt" "$ROOT/requirements/runtime.txt" $DEPLOY_REQUIREMENTS | sha256sum | cut -c1-16 > "$STAMP"
 say "done: activate with 'source ${VENV#$ROOT/}/bin/activate'"
