@@ -1,6 +1,7 @@
 """Worked example of issue 31: train the demo RTMO on 26 keypoints from scratch and from a COCO-17 checkpoint.
 
-Runs (each with the same wall-clock budget, one after the other, the demo's budget-following schedule):
+Runs (each with the same wall-clock budget, one after the other or with ``--parallel`` side by side on one core each,
+the demo's budget-following schedule):
 
 * ``scratch``: ``configs/demo/rtmo-tiny_synthetic-160_halpe26.py`` on the Halpe-26 synthetic figures;
 * ``transfer``: the same, ``load_from`` = a COCO-17 ``make demo`` checkpoint, mapped by keypoint name by
@@ -18,8 +19,10 @@ Writes ``<out-dir>/summary.json`` and ``docs/images/keypoint_transfer_curves.png
 """
 import argparse
 import json
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -102,6 +105,16 @@ def train_halpe(name: str, out_dir: Path, data_dir: Path, budget_s: float, eval_
     record = train_with_record(cfg, budget_seconds=budget_s, desc=name, score_fn=score, extra_hooks=hooks)
     return dict(iters=record.val_iters, **record.val_metrics, seconds_per_iter=record.seconds_per_iter,
                 train_seconds=record.wall_seconds, final_iter=record.iters[-1] if record.iters else 0)
+
+
+def _train_halpe_one_thread(job: tuple) -> Dict[str, Any]:
+    """``train_halpe`` in a worker process with one thread (runs side by side get one core each)."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    torch.set_num_threads(1)
+    init_default_scope("mmpose")
+    return train_halpe(*job)
 
 
 def source_reference(source: Path, data_dir: Path) -> Dict[str, float]:
@@ -194,6 +207,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--runs", nargs="+", default=["scratch", "transfer", "crowdpose"])
     parser.add_argument("--crowdpose-root", type=Path, default=Path("../shared/data/crowdpose_mini"))
     parser.add_argument("--crowdpose-iters", type=int, default=20)
+    parser.add_argument("--parallel", action="store_true",
+                        help="train scratch and transfer at the same time, 1 thread each (equal conditions)")
     parser.add_argument("--docs-image", type=Path, default=None, help="also write the curves PNG here")
     parser.add_argument("--plot-only", action="store_true", help="redraw the curves from <out-dir>/summary.json")
     args = parser.parse_args(argv)
@@ -216,12 +231,21 @@ def main(argv: Optional[List[str]] = None) -> None:
     summary["source_reference"] = source_reference(args.source, data_dir)
     print("[example] COCO-17 source on the 26-kpt val images:", summary["source_reference"])
     runs = summary.setdefault("runs", {})
-    for name in ("scratch", "transfer"):
-        if name in args.runs:
-            runs[name] = train_halpe(name, args.out_dir, data_dir, args.budget_minutes * 60, args.eval_every,
-                                     args.source if name == "transfer" else None)
-            summary_file.write_text(json.dumps(summary, indent=1))
-            print(f"[example] {name}:", {k: v[-1] if isinstance(v, list) and v else v for k, v in runs[name].items()})
+    names = [name for name in ("scratch", "transfer") if name in args.runs]
+    jobs = [(name, args.out_dir, data_dir, args.budget_minutes * 60, args.eval_every,
+             args.source if name == "transfer" else None) for name in names]
+    if args.parallel and len(jobs) > 1:
+        summary["schedule"] = f"{len(jobs)} runs at the same time, 1 thread each"
+        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_train_halpe_one_thread, jobs))
+    else:
+        if jobs:
+            summary["schedule"] = "one run after the other"
+        results = [train_halpe(*job) for job in jobs]
+    for name, result in zip(names, results):
+        runs[name] = result
+        print(f"[example] {name}:", {k: v[-1] if isinstance(v, list) and v else v for k, v in result.items()})
+    summary_file.write_text(json.dumps(summary, indent=1))
     if "crowdpose" in args.runs:
         summary["crowdpose"] = crowdpose_check(args.source, args.out_dir, args.crowdpose_root, args.crowdpose_iters)
         print("[example] crowdpose:", summary["crowdpose"])
