@@ -22,7 +22,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ann", help="COCO annotation file: boxes for 'gt', file names -> ids for a detection file")
     parser.add_argument("--box-jitter", action="store_true", help="jitter 'gt' boxes like a detector (AlphaPose DPG)")
     parser.add_argument("--jitter-seed", type=int, default=0, help="seed of --box-jitter")
+    parser.add_argument("--proposals-per-person", type=int, default=1,
+                        help="with --box-jitter: jittered boxes per person (a detector's duplicate proposals)")
     parser.add_argument("--box-thr", type=float, default=0.0, help="RMPE: person boxes scoring below are not used")
+    parser.add_argument("--proposal-nms", type=float, default=None, metavar="IOU",
+                        help="RMPE: box NMS on the proposals at this IoU before pose estimation (default: none; "
+                             "the pose NMS removes duplicates)")
     parser.add_argument("--input", required=True, help="image file, image folder, video file or webcam index")
     parser.add_argument("--out-dir", default="outputs/demo", help="where drawings and the JSON go")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
@@ -49,9 +54,11 @@ def main() -> None:
         if args.rmpe_boxes:
             boxes = box_source_from_spec(args.rmpe_boxes, ann_file=args.ann, jitter=args.box_jitter,
                                          seed=args.jitter_seed, device=args.device, mode=args.mode,
-                                         batch_size=args.batch_size, score_thr=args.score_thr)
+                                         batch_size=args.batch_size, score_thr=args.score_thr,
+                                         proposals_per_person=args.proposals_per_person)
             inferencer = RMPEInferencer(boxes, config=args.config, checkpoint=args.checkpoint, device=args.device,
-                                        batch_size=args.batch_size, box_score_thr=args.box_thr)
+                                        batch_size=args.batch_size, box_score_thr=args.box_thr,
+                                        proposal_nms_thr=args.proposal_nms)
         else:
             inferencer = RTMOInferencer(config=args.config, checkpoint=args.checkpoint, device=args.device,
                                         mode=args.mode, batch_size=args.batch_size, score_thr=args.score_thr,

@@ -203,11 +203,17 @@ class GroundTruthBoxes(_FileBoxes):
         seed (int): seed of the jitter. Defaults to 0.
         subpatch_prob (float): probability of ``addDPG``'s random sub-patch (relative size U(0.85, 1)) instead
             of the Gaussian; 0 by default, since that branch is a training augmentation, not a detector error.
+        proposals_per_person (int): boxes per person, each with its own jitter draw: a detector run at a low
+            confidence threshold proposes each person several times, and RMPE's pose NMS removes the redundant
+            poses. Without ``jitter`` the copies are identical. Defaults to 1.
     """
 
     def __init__(self, ann_file: Union[str, Path], jitter: bool = False, seed: int = 0,
-                 subpatch_prob: float = 0.0) -> None:
+                 subpatch_prob: float = 0.0, proposals_per_person: int = 1) -> None:
+        if int(proposals_per_person) < 1:
+            raise ValueError(f"proposals_per_person must be >= 1, got {proposals_per_person}")
         self.index = _ImageIndex(ann_file)
+        self.proposals_per_person = int(proposals_per_person)
         self.source = self.index.ann_file
         self.jitter = bool(jitter)
         self.seed = int(seed)
@@ -232,10 +238,10 @@ class GroundTruthBoxes(_FileBoxes):
         return pgpg.transform(results)["bbox"].astype(np.float32)
 
     def boxes_of(self, image_id: int) -> PersonBoxes:
-        """The (jittered) ground-truth boxes of one image, score 1."""
+        """The (jittered) ground-truth boxes of one image, score 1 (``proposals_per_person`` per person, in a row)."""
         if image_id not in self.boxes:
             return PersonBoxes.empty()
-        boxes = np.stack(self.boxes[image_id])
+        boxes = np.repeat(np.stack(self.boxes[image_id]), self.proposals_per_person, axis=0)
         if self.jitter:
             boxes = self._jittered(boxes, image_id)
         return PersonBoxes(boxes, np.ones(len(boxes), np.float32))
@@ -274,7 +280,7 @@ class RTMOBoxes:
 
 def box_source_from_spec(spec: str, ann_file: Optional[Union[str, Path]] = None, jitter: bool = False,
                          seed: int = 0, device: str = "cpu", mode: str = "fast", batch_size: int = 4,
-                         score_thr: Optional[float] = None) -> Any:
+                         score_thr: Optional[float] = None, proposals_per_person: int = 1) -> Any:
     """Build a box source from a command-line spec (``tools/demo.py --rmpe-boxes``).
 
     Args:
@@ -288,16 +294,19 @@ def box_source_from_spec(spec: str, ann_file: Optional[Union[str, Path]] = None,
         mode (str): RTMO inference mode ('eval', 'fast', 'onnx').
         batch_size (int): images per RTMO forward pass.
         score_thr (float, optional): RTMO's instance score threshold (default: its config).
+        proposals_per_person (int): jittered boxes per ground-truth person (``'gt'`` with ``jitter`` only).
 
     Returns:
         DetectionFileBoxes | GroundTruthBoxes | RTMOBoxes: the source.
     """
     if jitter and spec != "gt":
         raise ValueError(f"box jitter applies to ground-truth boxes ('gt'), not to {spec!r}")
+    if proposals_per_person != 1 and not (jitter and spec == "gt"):
+        raise ValueError("several proposals per person apply to jittered ground-truth boxes ('gt' with jitter)")
     if spec == "gt":
         if ann_file is None:
             raise ValueError("ground-truth boxes ('gt') need an annotation file")
-        return GroundTruthBoxes(ann_file, jitter=jitter, seed=seed)
+        return GroundTruthBoxes(ann_file, jitter=jitter, seed=seed, proposals_per_person=proposals_per_person)
     if spec.startswith("rtmo:"):
         from .inferencer import RTMOInferencer
 

@@ -9,7 +9,7 @@ Example::
     predictions[0].keypoints        # (N, 17, 2) float32, image pixels
     predictions[0].keypoint_scores  # (N, 17)
     predictions[0].bboxes           # (N, 4) xyxy: the person boxes the poses came from
-    predictions[0].bbox_scores      # (N,) their detection scores
+    predictions[0].bbox_scores      # (N,) person scores (AlphaPose's; score_mode='box': detection scores)
 
 Per person box, MMPose's top-down data flow: ``GetBBoxCenterScale(padding=1.3)`` (AlphaPose's 30% enlargement),
 ``TopdownAffine`` to the model input and ``PackPoseInputs``; the model's ``test_step`` (for the SSTN: STN, SPPE,
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models.utils.box_ops import greedy_nms
 from .box_sources import PersonBoxes
 from .image_inputs import to_bgr_uint8
 from .inferencer import PosePrediction, image_labels
@@ -30,6 +31,24 @@ from .model_loading import load_model, resolve_device
 
 #: AlphaPose's proposal enlargement (``scaleRate = 0.3``)
 RMPE_PADDING = 1.3
+#: how an output pose is scored (see :class:`RMPEInferencer`)
+SCORE_MODES = ("alphapose", "box")
+
+
+def alphapose_score(keypoint_scores: np.ndarray, box_scores: np.ndarray) -> np.ndarray:
+    """AlphaPose's person score ``mean(s) + box + 1.25·max(s)``, divided by its maximum 3.25.
+
+    Args:
+        keypoint_scores (np.ndarray): ``(N, K)`` keypoint scores in [0, 1].
+        box_scores (np.ndarray): ``(N,)`` detection scores in [0, 1].
+
+    Returns:
+        np.ndarray: ``(N,)`` float32 scores in [0, 1].
+    """
+    if len(keypoint_scores) == 0:
+        return np.zeros((0,), np.float32)
+    total = keypoint_scores.mean(axis=1) + box_scores + 1.25 * keypoint_scores.max(axis=1)
+    return (total / 3.25).astype(np.float32)
 
 
 def _dataset_meta(model: nn.Module) -> Dict:
@@ -70,21 +89,31 @@ class RMPEInferencer:
         padding (float): box enlargement of ``GetBBoxCenterScale``. Defaults to 1.3.
         input_size (tuple[int, int], optional): model input ``(w, h)``; default the head decoder's.
         box_score_thr (float): boxes scoring below this are not used. Defaults to 0.
+        proposal_nms_thr (float, optional): IoU threshold of a box NMS on each image's proposals before pose
+            estimation (what a detector's own NMS does; AlphaPose's detector uses 0.6). None (default) keeps all
+            proposals for the pose NMS, as RMPE does.
         pose_nms (dict | nn.Module | None): config (or instance) of the pose NMS; default
             ``ParametricPoseNMS`` with its COCO preset; None keeps every pose.
         flip_test (bool, optional): override the model's ``test_cfg.flip_test``.
+        score_mode (str): the person score of an output pose. ``'alphapose'`` (default): AlphaPose's proposal
+            score ``mean(s) + box_score + 1.25·max(s)`` of the (merged) keypoint scores ``s``, divided by its
+            maximum 3.25 so that it stays in [0, 1] (the ranking COCO AP uses is unchanged); ``'box'``: the
+            detection score of the pose's box.
     """
 
     def __init__(self, box_source: Any, model: Optional[nn.Module] = None, *,
                  config: Optional[Union[str, Path]] = None, checkpoint: Optional[Union[str, Path]] = None,
                  device: str = "cpu", batch_size: int = 4, crop_batch_size: int = 32,
                  padding: float = RMPE_PADDING, input_size: Optional[Tuple[int, int]] = None,
-                 box_score_thr: float = 0.0, pose_nms: Optional[Union[dict, Any]] = dict(type="ParametricPoseNMS"),
-                 flip_test: Optional[bool] = None) -> None:
+                 box_score_thr: float = 0.0, proposal_nms_thr: Optional[float] = None,
+                 pose_nms: Optional[Union[dict, Any]] = dict(type="ParametricPoseNMS"),
+                 flip_test: Optional[bool] = None, score_mode: str = "alphapose") -> None:
         from mmengine.dataset import Compose
         from mmpose.models.pose_estimators import TopdownPoseEstimator
         from mmpose.registry import TASK_UTILS, TRANSFORMS
 
+        if score_mode not in SCORE_MODES:
+            raise ValueError(f"score_mode must be one of {SCORE_MODES}, got {score_mode!r}")
         if batch_size < 1 or crop_batch_size < 1:
             raise ValueError(f"batch_size and crop_batch_size must be >= 1, got {batch_size}, {crop_batch_size}")
         if model is None:
@@ -100,6 +129,10 @@ class RMPEInferencer:
         self.batch_size = int(batch_size)
         self.crop_batch_size = int(crop_batch_size)
         self.box_score_thr = float(box_score_thr)
+        self.score_mode = score_mode
+        if proposal_nms_thr is not None and not 0.0 <= proposal_nms_thr <= 1.0:
+            raise ValueError(f"proposal_nms_thr must be an IoU in [0, 1] or None, got {proposal_nms_thr}")
+        self.proposal_nms_thr = proposal_nms_thr
         self.input_size = _input_size(model, input_size)
         self.meta = _dataset_meta(model)
         self.num_keypoints = int(self.meta["num_keypoints"])
@@ -117,7 +150,8 @@ class RMPEInferencer:
         return dict(self.meta)
 
     def _checked_boxes(self, boxes: PersonBoxes, label: str) -> PersonBoxes:
-        """Boxes at or above ``box_score_thr``; non-finite or empty boxes are an error naming the image."""
+        """Boxes at or above ``box_score_thr`` (after the proposal NMS, if set); non-finite or empty boxes are an
+        error naming the image."""
         bboxes = np.asarray(boxes.bboxes, np.float32).reshape(-1, 4)
         scores = np.asarray(boxes.scores, np.float32).reshape(-1)
         if len(bboxes) != len(scores):
@@ -128,6 +162,9 @@ class RMPEInferencer:
                 & (bboxes[:, 3] > bboxes[:, 1]))
         if bad.any():
             raise ValueError(f"{label}: person box {bboxes[bad][0].tolist()} is not finite or has no area")
+        if self.proposal_nms_thr is not None and len(scores):
+            keep = greedy_nms(torch.from_numpy(bboxes), torch.from_numpy(scores), self.proposal_nms_thr).numpy()
+            bboxes, scores = bboxes[keep], scores[keep]
         return PersonBoxes(bboxes, scores)
 
     def __call__(self, images: Sequence[np.ndarray], names: Optional[Sequence[str]] = None
@@ -141,7 +178,8 @@ class RMPEInferencer:
 
         Returns:
             list[PosePrediction]: one per image, in order; poses in image pixels, best first after the pose NMS,
-            with the person box and detection score each pose came from.
+            with the person box each pose came from and its
+            score (``score_mode``).
         """
         if isinstance(images, np.ndarray):
             raise TypeError("pass a list of images, e.g. [img] (got a single numpy array)")
@@ -194,5 +232,12 @@ class RMPEInferencer:
                               bboxes=field("bboxes").reshape(-1, 4), scores=field("bbox_scores").reshape(-1))
         if self.pose_nms is not None:
             merged = self.pose_nms.filter_instances(merged)
-        return PosePrediction(merged.keypoints.astype(np.float32), merged.keypoint_scores.astype(np.float32),
-                              merged.bboxes.astype(np.float32), merged.scores.astype(np.float32))
+        if len(merged) == 0:  # the pose NMS drops poses whose best keypoint score is too low
+            return PosePrediction.empty(self.num_keypoints)
+        keypoint_scores = np.asarray(merged.keypoint_scores, np.float32).reshape(len(merged), -1)
+        scores = np.asarray(merged.scores, np.float32).reshape(-1)
+        if self.score_mode == "alphapose":
+            scores = alphapose_score(keypoint_scores, scores)
+        order = np.argsort(-scores, kind="stable")
+        return PosePrediction(np.asarray(merged.keypoints, np.float32)[order], keypoint_scores[order],
+                              np.asarray(merged.bboxes, np.float32).reshape(-1, 4)[order], scores[order])

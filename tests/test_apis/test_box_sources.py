@@ -89,6 +89,27 @@ def test_ground_truth_boxes_and_seeded_jitter(mini) -> None:
         assert (j.bboxes[:, 2:] > j.bboxes[:, :2]).all()
 
 
+def test_several_jittered_proposals_per_person(mini) -> None:
+    _, ann_file = mini
+    images = [np.zeros((4, 4, 3), np.uint8)] * 2
+    exact = GroundTruthBoxes(ann_file)(images, names=NAMES)
+    three = GroundTruthBoxes(ann_file, jitter=True, proposals_per_person=3)(images, names=NAMES)
+    for e, t in zip(exact, three):
+        assert len(t) == 3 * len(e) and (t.scores == 1).all()
+        per_person = t.bboxes.reshape(len(e), 3, 4)  # a person's proposals are in a row
+        assert not np.allclose(per_person[:, 0], per_person[:, 1])  # each its own draw
+        centres = (per_person[..., :2] + per_person[..., 2:]) / 2
+        own = (e.bboxes[:, None, :2] + e.bboxes[:, None, 2:]) / 2
+        sizes = (e.bboxes[:, None, 2:] - e.bboxes[:, None, :2])
+        assert (np.abs(centres - own) < sizes).all()  # near their own person
+    plain = GroundTruthBoxes(ann_file, proposals_per_person=2)(images[:1], names=NAMES[:1])[0]
+    np.testing.assert_array_equal(plain.bboxes[0::2], plain.bboxes[1::2])  # without jitter: copies
+    with pytest.raises(ValueError, match="proposals_per_person"):
+        GroundTruthBoxes(ann_file, proposals_per_person=0)
+    with pytest.raises(ValueError, match="jittered ground-truth"):
+        box_source_from_spec("gt", ann_file=ann_file, proposals_per_person=2)
+
+
 def test_rtmo_boxes_are_the_rtmo_instances(detecting_model, coco_images) -> None:
     inferencer = RTMOInferencer(detecting_model, mode="eval", batch_size=2)
     preds = inferencer(coco_images[:2])

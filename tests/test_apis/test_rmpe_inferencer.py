@@ -50,7 +50,7 @@ def _enlarged_region(box: np.ndarray, padding: float = 1.3) -> np.ndarray:
 def test_poses_come_out_in_image_pixels_inside_their_crops(sstn, coco_images, shared_data) -> None:
     names = ["000000000785.jpg", "000000040083.jpg"]  # coco_images is sorted by name
     boxes = GroundTruthBoxes(shared_data / "coco_mini" / "test_coco.json")
-    inferencer = RMPEInferencer(boxes, sstn, pose_nms=None, crop_batch_size=3)  # the config's flip test
+    inferencer = RMPEInferencer(boxes, sstn, pose_nms=None, crop_batch_size=3, score_mode="box")  # flip test on
     preds = inferencer(coco_images[:2], names=names)
     for pred, given in zip(preds, boxes(coco_images[:2], names=names)):
         assert len(pred) == len(given) > 0
@@ -82,12 +82,42 @@ def test_pose_nms_collapses_duplicate_boxes(sstn, coco_images) -> None:
     assert sorted(map(tuple, kept.bboxes.round(1))) == sorted({tuple(same), tuple(other)})
 
 
+def test_proposal_box_nms_keeps_the_best_scored_box_of_each_cluster(sstn, coco_images) -> None:
+    same = np.array([100, 50, 260, 400], np.float32)
+    other = np.array([400, 60, 560, 420], np.float32)
+    proposals = PersonBoxes(np.stack([same, same + 3, other, other - 2]), np.array([0.7, 0.9, 0.95, 0.5], np.float32))
+    kept = RMPEInferencer(FixedBoxes([proposals]), sstn, flip_test=False, pose_nms=None, score_mode="box",
+                          proposal_nms_thr=0.6)(coco_images[:1])[0]
+    np.testing.assert_allclose(kept.bboxes, np.stack([other, same + 3]))
+    np.testing.assert_allclose(kept.bbox_scores, [0.95, 0.9])
+    with pytest.raises(ValueError, match="proposal_nms_thr"):
+        RMPEInferencer(FixedBoxes([proposals]), sstn, proposal_nms_thr=1.5)
+
+
+def test_alphapose_person_score_ranks_the_poses(sstn, coco_images) -> None:
+    boxes = PersonBoxes(np.array([[100, 50, 260, 400], [400, 60, 560, 420]], np.float32),
+                        np.array([0.5, 0.9], np.float32))
+    by_box = RMPEInferencer(FixedBoxes([boxes]), sstn, flip_test=False, pose_nms=None,
+                            score_mode="box")(coco_images[:1])[0]
+    ranked = RMPEInferencer(FixedBoxes([boxes]), sstn, flip_test=False, pose_nms=None)(coco_images[:1])[0]
+    s = by_box.keypoint_scores
+    expected = (s.mean(1) + by_box.bbox_scores + 1.25 * s.max(1)) / 3.25
+    order = np.argsort(-expected)
+    np.testing.assert_allclose(ranked.bbox_scores, expected[order], rtol=1e-6)
+    np.testing.assert_allclose(ranked.keypoints, by_box.keypoints[order])
+    assert (np.diff(ranked.bbox_scores) <= 0).all() and (ranked.bbox_scores <= 1).all()
+    with pytest.raises(ValueError, match="score_mode"):
+        RMPEInferencer(FixedBoxes([boxes]), sstn, score_mode="oks")
+
+
 def test_empty_box_lists_give_empty_predictions(sstn, coco_images) -> None:
     one = PersonBoxes(np.array([[100, 50, 260, 400]], np.float32), np.array([0.9], np.float32))
     inferencer = RMPEInferencer(FixedBoxes([PersonBoxes.empty(), one]), sstn, flip_test=False)
     empty, found = inferencer(coco_images[:2])
     assert len(empty) == 0 and empty.keypoints.shape == (0, 17, 2) and empty.bboxes.shape == (0, 4)
     assert len(found) == 1
+    dropped = RMPEInferencer(FixedBoxes([one]), sstn, pose_nms=dict(type="ParametricPoseNMS", score_thr=1.01))
+    assert len(dropped(coco_images[:1])[0]) == 0  # every pose below the pose NMS's score threshold
     nothing = RMPEInferencer(FixedBoxes([PersonBoxes.empty()] * 2), sstn)(coco_images[:2])
     assert [len(p) for p in nothing] == [0, 0]
     below_thr = RMPEInferencer(FixedBoxes([one]), sstn, box_score_thr=0.95)(coco_images[:1])
@@ -107,7 +137,7 @@ def test_bad_boxes_and_models_are_refused(sstn, coco_images, detecting_model) ->
 def test_rtmo_boxes_as_proposals(sstn, detecting_model, coco_images) -> None:
     rtmo = RTMOInferencer(detecting_model, mode="eval", batch_size=2)
     boxes = RTMOBoxes(rtmo)(coco_images[:2])
-    preds = RMPEInferencer(RTMOBoxes(rtmo), sstn, pose_nms=None, flip_test=False)(coco_images[:2])
+    preds = RMPEInferencer(RTMOBoxes(rtmo), sstn, pose_nms=None, flip_test=False, score_mode="box")(coco_images[:2])
     assert [len(p) for p in preds] == [len(b) for b in boxes]
     for pred, given in zip(preds, boxes):
         np.testing.assert_allclose(pred.bboxes, given.bboxes)
