@@ -1,6 +1,7 @@
-"""Latency vs number of people (1, 5, 10, 20, 40): one-stage RTMO-s (MMPose reference, ours fast) against a
-two-stage top-down pipeline (MMDet RTMDet-tiny detector + MMPose RTMPose-s on every person crop). Random
-weights; the people count is imposed (see rtmo_plugin/deploy/crowd_benchmark.py). Writes a PNG plot.
+"""Latency vs number of people (1, 5, 10, 20, 40): one-stage RTMO-s (MMPose reference, ours fast) against two
+two-stage pipelines: MMDet RTMDet-tiny + MMPose RTMPose-s on every person crop, and RMPE (RTMO-s boxes, an SSTN at
+RTMPose-s scale on every box, pose NMS). Random weights; the people count is imposed (see
+experiments/crowd_benchmark.py). Writes a PNG plot.
 
 Example:
     python -m experiments.benchmark_crowd --repeats 5 --out docs/images/crowd_latency.png
@@ -24,13 +25,22 @@ def main() -> None:
     import torch
 
     from experiments.benchmarking import time_interleaved
-    from experiments.crowd_benchmark import build_topdown, person_cells, plot_latency, rtmo_runner, topdown_runner
+    from experiments.crowd_benchmark import (
+        build_sstn,
+        build_topdown,
+        person_cells,
+        plot_latency,
+        rmpe_runner,
+        rtmo_runner,
+        topdown_runner,
+    )
     from rtmo_plugin.deploy import convert_to_fast
     from rtmo_plugin.testing.reference import build_reference_model
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     detector, pose = build_topdown()
+    sstn = build_sstn()
     rtmo = build_reference_model("s").eval()
     fast = convert_to_fast(rtmo)
     size = tuple(rtmo.test_cfg["input_size"])
@@ -43,7 +53,8 @@ def main() -> None:
     sample = PoseDataSample()
     sample.set_metainfo(dict(input_size=size, input_center=np.array(size, np.float32) / 2,
                              input_scale=np.array(size, np.float32), ori_shape=size[::-1], img_shape=size[::-1]))
-    names = ("RTMO-s (MMPose reference)", "RTMO-s (ours, fast)", "top-down: RTMDet-tiny + RTMPose-s")
+    names = ("RTMO-s (MMPose reference)", "RTMO-s (ours, fast)", "top-down: RTMDet-tiny + RTMPose-s",
+             "RMPE: RTMO-s boxes + SSTN-s + pose NMS")
     medians = {n: [] for n in names}
     spreads = {n: [] for n in names}
     for count in args.people:
@@ -55,6 +66,8 @@ def main() -> None:
                                   rtmo.head.head_module.out_bbox[0], cells),
             names[1]: rtmo_runner(fast, inputs, fast.dense_head.cls_outs[0], fast.dense_head.pose_outs[0], cells),
             names[2]: topdown_runner(detector, pose, image, boxes),
+            names[3]: rmpe_runner(sstn, fast, inputs, fast.dense_head.cls_outs[0], fast.dense_head.pose_outs[0],
+                                  cells, image, boxes),
         }
         with torch.no_grad():
             with __import__("experiments.crowd_benchmark", fromlist=["ImposedPeople"]).ImposedPeople(

@@ -6,6 +6,9 @@ Random weights are used; the people count is imposed, so that both pipelines do 
 
 * RTMO: forward hooks on the class/box output layers of the first level make exactly N well-separated grid cells
   score 0.99 with small boxes (all other cells score ~0), so score filtering, NMS and the DCC run on N instances.
+* RMPE: the RTMO-s above as person detector (the imposed people are its boxes), then :class:`RMPEInferencer`: an
+  SSTN at RTMPose-s scale (STN, CSPNeXt-s, SimpleBaseline's heatmap head, 256x192, flip test off) on every box, and
+  the parametric pose NMS.
 * top-down: an MMDet detector (RTMDet-tiny, score threshold 0.3 as in MMPose's top-down demos) runs once on the
   image, then N person boxes are cropped and warped to the pose model input (``cv2.warpAffine``, as
   ``TopdownAffine`` does) and a top-down MMPose model (RTMPose-s, 256x192) runs on the N crops as one batch,
@@ -94,6 +97,43 @@ def build_topdown(device: str = "cpu") -> Tuple[nn.Module, nn.Module]:
     init_default_scope("mmpose")
     pose = POSE_MODELS.build(pose_cfg.model).eval().to(device)
     return detector, pose
+
+
+def build_sstn(device: str = "cpu") -> nn.Module:
+    """RMPE's SSTN at RTMPose-s scale (random weights, eval mode): the tiny SSTN config with RTMPose-s's backbone
+    (CSPNeXt-s) and SimpleBaseline's head (3 deconvolutions of 256 channels) on 256x192 crops."""
+    import mmpose
+    from mmengine.config import Config
+
+    from rtmo_plugin.apis.model_loading import load_model
+
+    cfg = Config.fromfile("configs/rmpe/sstn_tiny_coco-mini.py")
+    backbone = Config.fromfile(str(Path(mmpose.__file__).parent / ".mim" / "configs" / POSE_CONFIG)).model.backbone
+    codec = dict(type="MSRAHeatmap", input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
+    cfg.model.update(backbone=backbone, parallel_sppe=None, test_cfg=dict(flip_test=False),
+                     head=dict(type="HeatmapHead", in_channels=int(backbone.widen_factor * 1024), out_channels=17,
+                               deconv_out_channels=(256, 256, 256), deconv_kernel_sizes=(4, 4, 4),
+                               loss=dict(type="KeypointMSELoss", use_target_weight=True), decoder=codec))
+    return load_model(cfg, device=device)
+
+
+def rmpe_runner(sstn: nn.Module, rtmo_fast: Callable[[torch.Tensor], object], inputs: torch.Tensor,
+                cls_layer: nn.Module, box_layer: nn.Module, cells: Sequence[Tuple[int, int]], image: np.ndarray,
+                boxes: np.ndarray) -> Callable[[], None]:
+    """One call = RTMO (fast) with the people imposed, then RMPE inference on its ``boxes`` (SSTN + pose NMS)."""
+    from rtmo_plugin.apis import PersonBoxes, RMPEInferencer
+
+    def rtmo_boxes(images: Sequence[np.ndarray], names: object = None) -> List[PersonBoxes]:
+        with torch.no_grad(), ImposedPeople(cls_layer, box_layer, cells):
+            rtmo_fast(inputs)
+        return [PersonBoxes(boxes, np.full(len(boxes), 0.99, np.float32))]
+
+    inferencer = RMPEInferencer(rtmo_boxes, sstn, crop_batch_size=64)
+
+    def run() -> None:
+        inferencer([image])
+
+    return run
 
 
 def topdown_runner(detector: nn.Module, pose: nn.Module, image: np.ndarray, boxes: np.ndarray,
