@@ -26,7 +26,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--calib", nargs="+", required=True, help="calibration image folders")
     parser.add_argument("--num-calib", type=int, default=300)
     parser.add_argument("--variants", nargs="+", default=None,
-                        help="variants to run: none, default, all, keep:<part>, only:<part> (default: all of them)")
+                        help="variants to run: none, default, all, all_but_backbone, keep:<part>, default-<part>, "
+                             "default+<part> (default: all of them)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work-dir", default="outputs/int8_ablation")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
@@ -36,11 +37,13 @@ def parse_args() -> argparse.Namespace:
 def _variants(names):
     from rtmo_plugin.deploy.quantize import DEFAULT_KEEP_FLOAT, PARTS
 
-    table = {"none": (), "default": DEFAULT_KEEP_FLOAT, "all_head_dcc": tuple(p for p in PARTS if p != "encoder"),
-             "all": tuple(PARTS)}
+    table = {"none": (), "default": DEFAULT_KEEP_FLOAT,
+             "all_head_dcc": tuple(p for p in PARTS if p not in ("encoder", "neck", "stem", "backbone")),
+             "all_but_backbone": tuple(p for p in PARTS if p not in ("stem", "backbone")), "all": tuple(PARTS)}
     for part in PARTS:
         table[f"keep:{part}"] = (part,)  # only this part in float
         table[f"default-{part}"] = tuple(p for p in DEFAULT_KEEP_FLOAT if p != part)  # default, this part in int8
+        table[f"default+{part}"] = tuple(dict.fromkeys(DEFAULT_KEEP_FLOAT + (part,)))  # default, this part in float
     if names is None:
         return table
     unknown = [n for n in names if n not in table]

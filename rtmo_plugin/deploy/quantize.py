@@ -43,6 +43,10 @@ PARTS: Dict[str, Tuple[str, ...]] = {
     "neck": (r"^/neck/.*",),
     # the neck's transformer encoder layer (self-attention + FFN on the stride-32 level)
     "encoder": (r"^/neck/encoder\..*",),
+    # the backbone's stem (the first convolutions, on the 0-255 image)
+    "stem": (r"^/backbone/stem/.*",),
+    # the whole backbone (CSPDarknet)
+    "backbone": (r"^/backbone/.*",),
 }
 #: parts kept in float unless told otherwise (measured: docs/deploy_cpu.md, experiments/int8_ablation.py)
 DEFAULT_KEEP_FLOAT: Tuple[str, ...] = ("score", "pose_outputs", "decode", "dcc_input", "dcc_gau", "dcc_bins")
