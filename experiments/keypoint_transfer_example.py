@@ -84,8 +84,8 @@ def transfer_hook_cfg(source_metainfo: str) -> Dict[str, Any]:
 
 
 def train_halpe(name: str, out_dir: Path, data_dir: Path, budget_s: float, eval_every: int,
-                source: Optional[Path]) -> Dict[str, Any]:
-    """One 26-keypoint run; returns its curves and timings."""
+                source: Optional[Path], lr_scale: float = 1.0) -> Dict[str, Any]:
+    """One 26-keypoint run (``lr_scale`` multiplies the peak and the final learning rate); returns its curves."""
     from rtmo_plugin.datasets.metainfo_check import load_checked_metainfo
     from rtmo_plugin.demo.budget_schedule import budget_schedule_from_config
     from rtmo_plugin.demo.run_demo import DEMO_EPOCH_CAP, build_config
@@ -96,6 +96,10 @@ def train_halpe(name: str, out_dir: Path, data_dir: Path, budget_s: float, eval_
     cfg = build_config(data_dir, out_dir / name, DEMO_EPOCH_CAP, Path(HALPE_CONFIG))
     cfg.log_level = "WARNING"
     cfg.train_cfg["val_interval"] = 10 ** 6  # validation by PeriodicValHook only
+    cfg.optim_wrapper.optimizer.lr *= lr_scale
+    for sched in cfg.param_scheduler:
+        if "eta_min" in sched:
+            sched["eta_min"] *= lr_scale
     if source is not None:
         cfg.load_from = str(source)
         cfg.custom_hooks = list(cfg.custom_hooks) + [transfer_hook_cfg(COCO_METAINFO)]
@@ -105,6 +109,19 @@ def train_halpe(name: str, out_dir: Path, data_dir: Path, budget_s: float, eval_
     record = train_with_record(cfg, budget_seconds=budget_s, desc=name, score_fn=score, extra_hooks=hooks)
     return dict(iters=record.val_iters, **record.val_metrics, seconds_per_iter=record.seconds_per_iter,
                 train_seconds=record.wall_seconds, final_iter=record.iters[-1] if record.iters else 0)
+
+
+def _lr_scale(run: str) -> float:
+    """The learning-rate factor a run name asks for: ``transfer_lr0.1`` -> 0.1; 1 otherwise."""
+    if run in ("scratch", "transfer"):
+        return 1.0
+    if run.startswith("transfer_lr"):
+        try:
+            return float(run[len("transfer_lr"):])
+        except ValueError:
+            pass
+    raise SystemExit(f"keypoint_transfer_example: unknown run {run!r} (scratch, transfer, transfer_lr<factor>, "
+                     "crowdpose)")
 
 
 def _train_halpe_one_thread(job: tuple) -> Dict[str, Any]:
@@ -204,7 +221,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--num-train", type=int, default=800)
     parser.add_argument("--num-val", type=int, default=100)
-    parser.add_argument("--runs", nargs="+", default=["scratch", "transfer", "crowdpose"])
+    parser.add_argument("--runs", nargs="+", default=["scratch", "transfer", "crowdpose"],
+                        help="scratch, transfer, transfer_lr<factor> (e.g. transfer_lr0.1: peak and final learning "
+                             "rate x0.1), crowdpose")
     parser.add_argument("--crowdpose-root", type=Path, default=Path("../shared/data/crowdpose_mini"))
     parser.add_argument("--crowdpose-iters", type=int, default=20)
     parser.add_argument("--parallel", action="store_true",
@@ -231,9 +250,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     summary["source_reference"] = source_reference(args.source, data_dir)
     print("[example] COCO-17 source on the 26-kpt val images:", summary["source_reference"])
     runs = summary.setdefault("runs", {})
-    names = [name for name in ("scratch", "transfer") if name in args.runs]
+    names = [name for name in args.runs if name != "crowdpose"]
     jobs = [(name, args.out_dir, data_dir, args.budget_minutes * 60, args.eval_every,
-             args.source if name == "transfer" else None) for name in names]
+             args.source if name.startswith("transfer") else None, _lr_scale(name)) for name in names]
     if args.parallel and len(jobs) > 1:
         summary["schedule"] = f"{len(jobs)} runs at the same time, 1 thread each"
         with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:

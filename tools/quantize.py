@@ -16,7 +16,9 @@ def parse_args() -> argparse.Namespace:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="exported float graph (.onnx from tools/export_onnx.py, or OpenVINO .xml)")
-    parser.add_argument("--images", nargs="+", required=True, help="calibration image folders (a few hundred images)")
+    parser.add_argument("--images", nargs="+", required=True,
+                        help="calibration image folders: a few hundred images like the ones the model will run on "
+                             "(calibrating on other images breaks INT8: docs/deploy_cpu.md)")
     parser.add_argument("--out", required=True, help="output OpenVINO IR (.xml; the .bin goes beside it)")
     parser.add_argument("--num-images", type=int, default=300, help="calibration images used (first N, sorted)")
     parser.add_argument("--keep-float", nargs="*", default=list(DEFAULT_KEEP_FLOAT), choices=sorted(PARTS),
