@@ -50,15 +50,9 @@ DETECTOR_NMS_IOU = 0.6
 
 def row_config(variant: str, seed: int, data_dir: Path, work_dir: Path, parallel_checkpoint: Optional[Path]) -> Any:
     """The SSTN config with one RMPE component removed (``variant``), pointed at ``data_dir``."""
-    from mmengine.config import Config
+    from rtmo_plugin.demo.run_demo import build_config
 
-    cfg = Config.fromfile(str(CONFIG))
-    root = str(data_dir.resolve()) + "/"
-    for key in ("train_dataloader", "val_dataloader", "test_dataloader"):
-        cfg[key]["dataset"]["data_root"] = root
-    cfg.val_evaluator["ann_file"] = root + "annotations/val.json"
-    cfg.test_evaluator = cfg.val_evaluator
-    cfg.work_dir = str(work_dir)
+    cfg = build_config(data_dir, work_dir, config=CONFIG)
     cfg.randomness = dict(seed=seed)
     cfg.log_level = "WARNING"
     model = cfg.model
