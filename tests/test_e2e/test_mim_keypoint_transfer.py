@@ -60,8 +60,8 @@ def crowdpose_options(root: Path, ckpt: Path) -> list:
         f"train_dataloader.dataset.pipeline.3.img_scale={S}",
         f"train_dataloader.dataset.pipeline.7.encoder.input_size={S}",
         f"val_dataloader.dataset.pipeline.1.input_size={S}", f"test_dataloader.dataset.pipeline.1.input_size={S}",
-        # no stage-2 pipeline: its PoseHeatmapMaskFromInvalid fails on crowdpose_mini's annotations (not this test's
-        # subject); the stage switch is tested on COCO in test_mim_rtmo.py
+        # no stage-2 pipeline (not this test's subject): the stage switch is tested on COCO in test_mim_rtmo.py, the
+        # CrowdPose stage-2 pipeline in test_letterbox_and_mask.py
         "custom_hooks.0.num_last_epochs=None",
         "train_cfg.max_epochs=2", "train_cfg.val_interval=2", "default_hooks.checkpoint.interval=2",
         f"load_from={ckpt}",

@@ -30,7 +30,8 @@ class PoseHeatmapMaskFromInvalid(BaseTransform):
 
     Required Keys:
 
-    - img_shape (output (H, W)), invalid_segs (optional; list of COCO segmentations)
+    - img_shape (output (H, W)), invalid_segs (optional; list of COCO segmentations, None where an instance has
+      none, as in CrowdPose)
     - warp_mat, input_size, flip, flip_direction (optional)
 
     Added Keys:
@@ -68,6 +69,8 @@ class PoseHeatmapMaskFromInvalid(BaseTransform):
         mat = results.get("warp_mat")
         polygons: List[np.ndarray] = []
         for index, seg in enumerate(results.get("invalid_segs") or []):
+            if seg is None:
+                continue  # no segmentation annotated (CrowdPose has none): nothing to mask, as in the reference
             if isinstance(seg, (list, tuple)):
                 for poly in seg:
                     # COCO polygons use pixel-corner coordinates (pixel i spans [i, i + 1)); the warp and the
@@ -82,8 +85,8 @@ class PoseHeatmapMaskFromInvalid(BaseTransform):
                 if self.include_rle:
                     np.maximum(mask, self._rle_mask(seg, mat, results, (out_w, out_h)), out=mask)
             else:
-                raise ValueError(f"PoseHeatmapMaskFromInvalid: invalid_segs[{index}] is neither a polygon list nor "
-                                 f"an RLE dict (got {type(seg).__name__})")
+                raise ValueError(f"PoseHeatmapMaskFromInvalid: invalid_segs[{index}] is neither a polygon list, an "
+                                 f"RLE dict nor None (got {type(seg).__name__})")
         for poly in polygons:
             # one call per polygon: a multi-contour fillPoly would XOR overlapping people (even-odd rule);
             # sub-pixel vertex precision with 4 fractional bits

@@ -65,6 +65,29 @@ def test_mask_rle_and_empty_and_errors():
     assert not PoseHeatmapMaskFromInvalid(get_invalid=True, include_rle=False)(dict(sample))["heatmap_mask"].any()
     sample["invalid_segs"] = []
     assert not PoseHeatmapMaskFromInvalid(get_invalid=True)(dict(sample))["heatmap_mask"].any()
+    sample["invalid_segs"] = [None]  # an instance without segmentation (CrowdPose): nothing to mask
+    assert not PoseHeatmapMaskFromInvalid(get_invalid=True)(dict(sample))["heatmap_mask"].any()
+    sample["invalid_segs"] = [None, rle]
+    assert np.array_equal(PoseHeatmapMaskFromInvalid(get_invalid=True)(dict(sample))["heatmap_mask"], mask)
     sample["invalid_segs"] = [3.0]
     with pytest.raises(ValueError, match="invalid_segs\\[0\\]"):
         PoseHeatmapMaskFromInvalid(get_invalid=True)(dict(sample))
+
+
+def test_crowdpose_stage2_pipeline_runs_on_crowdpose_annotations(shared_data, repo_root):
+    """CrowdPose has no segmentations: its invalid instances reach the mask as None (crowdpose_mini has some)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATASETS
+
+    init_default_scope("mmpose")
+    cfg = Config.fromfile(str(repo_root / "configs" / "rtmo-s_8xb32-700e_crowdpose.py"))
+    dataset = dict(cfg.train_dataloader.dataset, data_root=str(shared_data / "crowdpose_mini") + "/",
+                   ann_file="test_crowdpose.json", data_prefix=dict(img="."),
+                   pipeline=cfg.custom_hooks[0]["new_train_pipeline"])
+    built = DATASETS.build(dataset)
+    raw = [built.get_data_info(i) for i in range(len(built))]
+    assert any(None in info["invalid_segs"] for info in raw), "the sample should hold an instance without keypoints"
+    for i in range(len(built)):
+        sample = built[i]
+        assert sample["inputs"].shape[-2:] == (640, 640)
